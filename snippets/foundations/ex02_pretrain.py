@@ -1,0 +1,53 @@
+"""What training is: next-token prediction, a loss, and gradient steps that lower it.
+
+Run alone: python snippets/foundations/ex02_pretrain.py
+"""
+
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from ftkit.tiny import tiny_llama
+
+MODEL_ID = tiny_llama()  # Colab GPU: MODEL_ID = "meta-llama/Llama-3.2-1B-Instruct"
+tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)
+model = AutoModelForCausalLM.from_pretrained(MODEL_ID)
+
+# --8<-- [start:train]
+import math
+
+import torch
+
+from ftkit.tiny import corpus  # the 16 sentences below are written for the guide
+
+STEPS = 100  # a real pretraining run takes trillions of tokens; we take 16 sentences
+LEARNING_RATE = 3e-3
+
+torch.manual_seed(0)
+texts = corpus()[:16]
+batch = tokenizer(texts, padding=True, return_tensors="pt")  # input_ids: (16, T)
+labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)  # no loss on pads
+
+
+def complete(prompt: str, new_tokens: int = 10) -> str:
+    """Greedy decoding: always take the most likely next token."""
+    inputs = tokenizer(prompt, return_tensors="pt")
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False)
+    return tokenizer.decode(out[0, inputs["input_ids"].shape[1]:])
+
+
+print(f"a uniform guess over {len(tokenizer)} tokens has loss ln({len(tokenizer)}) = "
+      f"{math.log(len(tokenizer)):.2f}")
+print(f"training tokens: {int(batch['attention_mask'].sum())}")
+print("before:", repr(complete("Fine-tuning adapts a")))
+optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
+model.train()
+for step in range(STEPS + 1):
+    loss = model(**batch, labels=labels).loss  # mean cross-entropy of the next token
+    if step % 25 == 0:
+        print(f"step {step:>3}  loss {loss.item():.2f}")
+    loss.backward()  # gradients of the loss with respect to every parameter
+    optimizer.step()  # move each parameter a little against its gradient
+    optimizer.zero_grad()
+model.eval()
+print("after: ", repr(complete("Fine-tuning adapts a")))
+# --8<-- [end:train]

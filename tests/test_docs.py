@@ -1,0 +1,148 @@
+"""Doc tests: run every python and bash block of every page, as the reader sees it.
+
+Pages are expanded with the site's own snippet preprocessor and their blocks found by
+pytest-codeblocks (``tools/pages.py``). A page's Python blocks share one namespace and run top to
+bottom, like Colab cells pasted in order, in a scratch folder of their own. Test ids name the page
+and the line of the block: ``pytest tests/test_docs.py -k "training-and-fine-tuning.md:42"``
+runs that block (after the blocks above it on its page, which it may depend on).
+
+A block fails with its page, line and traceback when it raises, when its printed output differs
+from the output block shown under it, or when it runs past ``BLOCK_TIMEOUT_S``. Blocks marked
+``<!-- gpu-only: ... -->`` are skipped, with their reason, unless CUDA is available.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools.pages import Block, PageError, pages, runnable_blocks
+
+BLOCK_TIMEOUT_S = 120  # per block; the slowest block of the guide takes a few seconds
+
+
+def _collect() -> list:
+    params = []
+    for page in pages():
+        try:
+            blocks = runnable_blocks(page)
+        except PageError as error:  # a broken include fails as a test, naming the place
+            params.append(pytest.param(error, id=str(error).split(": ")[0]))
+            continue
+        for block in blocks:
+            params.append(
+                pytest.param(block, id=f"{block.page}:{block.line}",
+                             marks=pytest.mark.timeout(BLOCK_TIMEOUT_S))
+            )
+    return params
+
+
+CASES = _collect()
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+class _Page:
+    """A page's run state: its namespace, its scratch folder and how far it has run."""
+
+    def __init__(self, folder: Path):
+        self.namespace: dict = {"__name__": "__main__"}
+        self.folder = folder
+        self.done: set[int] = set()
+        self.failed: str | None = None
+
+
+_STATE: dict[str, _Page] = {}
+
+
+@contextlib.contextmanager
+def _chdir(folder: Path):  # contextlib.chdir exists from Python 3.11; we support 3.10
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _normalise(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip("\n").split("\n"))
+
+
+def _run(block: Block, state: _Page) -> str:
+    """Execute one block in the page's namespace and folder; return what it printed."""
+    with _chdir(state.folder):
+        if block.lang == "python":
+            code = compile(block.code, f"{block.where} (block)", "exec")
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(code, state.namespace)
+            printed = out.getvalue()
+        else:
+            env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+            proc = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", block.code],
+                capture_output=True, text=True, env=env, timeout=BLOCK_TIMEOUT_S,
+            )
+            if proc.returncode:
+                pytest.fail(
+                    f"{block.where}: bash block exited {proc.returncode}\n"
+                    f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}",
+                    pytrace=False,
+                )
+            printed = proc.stdout
+    sys.stdout.write(printed)  # pytest shows it on failure
+    if block.expected_output is not None and _normalise(printed) != _normalise(
+        block.expected_output
+    ):
+        diff = "\n".join(difflib.unified_diff(
+            _normalise(block.expected_output).split("\n"), _normalise(printed).split("\n"),
+            "shown on the page", "printed by the block", lineterm="",
+        ))
+        pytest.fail(f"{block.where}: the output differs from the page\n{diff}", pytrace=False)
+    return printed
+
+
+@pytest.mark.parametrize("block", CASES)
+def test_block(block, tmp_path_factory):
+    if isinstance(block, PageError):
+        pytest.fail(str(block), pytrace=False)
+    if block.gpu_only and not _cuda():
+        pytest.skip(f"{block.where}: GPU only: {block.gpu_only}")
+    state = _STATE.get(block.page)
+    if state is None:
+        folder = tmp_path_factory.mktemp(block.page.replace("/", "_").removesuffix(".md"))
+        state = _STATE[block.page] = _Page(folder)
+    if state.failed:
+        pytest.skip(f"an earlier block of this page failed: {state.failed}")
+    # Run the blocks above this one first, if they have not run (e.g. when selected with -k).
+    for earlier in (c.values[0] for c in CASES):
+        if not isinstance(earlier, Block) or earlier.page != block.page:
+            continue
+        if earlier.line >= block.line:
+            break
+        if earlier.line in state.done or (earlier.gpu_only and not _cuda()):
+            continue
+        try:
+            _run(earlier, state)
+        except BaseException:
+            state.failed = earlier.where
+            raise
+        state.done.add(earlier.line)
+    try:
+        _run(block, state)
+    except BaseException:
+        state.failed = block.where
+        raise
+    state.done.add(block.line)
