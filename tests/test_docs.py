@@ -38,8 +38,11 @@ def _collect() -> list:
             continue
         for block in blocks:
             params.append(
-                pytest.param(block, id=f"{block.page}:{block.line}",
-                             marks=pytest.mark.timeout(BLOCK_TIMEOUT_S))
+                pytest.param(
+                    block,
+                    id=f"{block.page}:{block.line}",
+                    marks=pytest.mark.timeout(BLOCK_TIMEOUT_S),
+                )
             )
     return params
 
@@ -93,7 +96,10 @@ def _run(block: Block, state: _Page) -> str:
             env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
             proc = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", block.code],
-                capture_output=True, text=True, env=env, timeout=BLOCK_TIMEOUT_S,
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=BLOCK_TIMEOUT_S,
             )
             if proc.returncode:
                 pytest.fail(
@@ -106,10 +112,15 @@ def _run(block: Block, state: _Page) -> str:
     if block.expected_output is not None and _normalise(printed) != _normalise(
         block.expected_output
     ):
-        diff = "\n".join(difflib.unified_diff(
-            _normalise(block.expected_output).split("\n"), _normalise(printed).split("\n"),
-            "shown on the page", "printed by the block", lineterm="",
-        ))
+        diff = "\n".join(
+            difflib.unified_diff(
+                _normalise(block.expected_output).split("\n"),
+                _normalise(printed).split("\n"),
+                "shown on the page",
+                "printed by the block",
+                lineterm="",
+            )
+        )
         pytest.fail(f"{block.where}: the output differs from the page\n{diff}", pytrace=False)
     return printed
 

@@ -16,8 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # mkdocs loads hoo
 from tools.pages import GPU_ONLY, MARKER_RE, NOT_RUN, PageError, expand_text  # noqa: E402
 
 _TITLES = {
-    GPU_ONLY: ("warning", "GPU only",
-               "The doc tests skip this block on machines without CUDA and run it on a GPU."),
+    GPU_ONLY: (
+        "warning",
+        "GPU only",
+        "The doc tests skip this block on machines without CUDA and run it on a GPU.",
+    ),
     NOT_RUN: ("note", "Not run by the tests", ""),
 }
 

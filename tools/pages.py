@@ -35,7 +35,9 @@ CONFIG = ROOT / "mkdocs.yml"
 
 RUNNABLE = ("python", "bash", "sh")  # the fence languages pytest-codeblocks executes
 GPU_ONLY, NOT_RUN = "gpu-only", "not-run"
-MARKER_RE = re.compile(r"^(?P<indent>\s*)<!--\s*(?P<kind>gpu-only|not-run)\s*:(?P<reason>.*?)-->\s*$")
+MARKER_RE = re.compile(
+    r"^(?P<indent>\s*)<!--\s*(?P<kind>gpu-only|not-run)\s*:(?P<reason>.*?)-->\s*$"
+)
 EXPECTED_OUTPUT_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:expected-output[-\w]*-->\s*$")
 FENCE_RE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # pymdownx's one-line include: --8<-- "path[:section]" (quotes may be single or double)
@@ -129,7 +131,7 @@ def expand_text(text: str, name: str) -> tuple[list[str], list[int]]:
     for number, line in enumerate(text.split("\n"), start=1):
         if BLOCK_INCLUDE_RE.match(line):
             raise PageError(
-                f"docs/{name}:{number}: use the one-line include form --8<-- \"file:section\""
+                f'docs/{name}:{number}: use the one-line include form --8<-- "file:section"'
             )
         pre.seen, pre.bases, pre.failed = set(), None, set()  # what run() resets
         try:
@@ -160,10 +162,8 @@ def _previous_nonblank(lines: tuple[str, ...], index: int) -> int | None:
     return index if index >= 0 else None
 
 
-def fences(page: Path) -> list[Fence]:
-    """Every fenced block of the expanded page, nested ones included, with its marker."""
-    lines, origin = expand(page)
-    name = page_name(page)
+def scan_fences(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -> list[Fence]:
+    """Every fenced block of expanded ``lines`` (see ``expand_text``), with its marker."""
     found: list[Fence] = []
     i = 0
     while i < len(lines):
@@ -178,7 +178,7 @@ def fences(page: Path) -> list[Fence]:
             end += 1
         if end == len(lines):
             raise PageError(f"docs/{name}:{origin[i]}: code fence {fence} is never closed")
-        body = [line[min(indent, len(line) - len(line.lstrip())):] for line in lines[i + 1:end]]
+        body = [line[min(indent, len(line) - len(line.lstrip())) :] for line in lines[i + 1 : end]]
         before = _previous_nonblank(lines, i)
         marker = None
         expected = False
@@ -188,19 +188,19 @@ def fences(page: Path) -> list[Fence]:
                 marker = Marker(mm["kind"], mm["reason"].strip(), origin[before])
             expected = bool(EXPECTED_OUTPUT_RE.match(lines[before]))
         found.append(
-            Fence(name, origin[i], fence, m["info"].strip(), "\n".join(body) + "\n", marker, expected)
+            Fence(
+                name, origin[i], fence, m["info"].strip(), "\n".join(body) + "\n", marker, expected
+            )
         )
         i = end + 1  # a fence nested in a longer fence is part of the outer block's text
     return found
 
 
-def runnable_blocks(page: Path) -> list[Block]:
-    """The blocks pytest-codeblocks executes on this page, after snippet expansion."""
+def extract_blocks(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -> list[Block]:
+    """The blocks pytest-codeblocks executes in expanded ``lines``, minus not-run ones."""
     from pytest_codeblocks import extract_from_buffer
 
-    lines, origin = expand(page)
-    name = page_name(page)
-    markers = {f.line: f.marker for f in fences(page) if f.marker}
+    markers = {f.line: f.marker for f in scan_fences(lines, origin, name) if f.marker}
     blocks = []
     for block in extract_from_buffer(io.StringIO("\n".join(lines) + "\n")):
         if block.syntax not in RUNNABLE:
@@ -210,7 +210,23 @@ def runnable_blocks(page: Path) -> list[Block]:
         if marker and marker.kind == NOT_RUN:
             continue
         blocks.append(
-            Block(name, line, block.syntax, block.code, block.expected_output,
-                  marker.reason if marker else None)
+            Block(
+                name,
+                line,
+                block.syntax,
+                block.code,
+                block.expected_output,
+                marker.reason if marker else None,
+            )
         )
     return blocks
+
+
+def fences(page: Path) -> list[Fence]:
+    """``scan_fences`` of a page file."""
+    return scan_fences(*expand(page), page_name(page))
+
+
+def runnable_blocks(page: Path) -> list[Block]:
+    """``extract_blocks`` of a page file: what the doc tests run, after snippet expansion."""
+    return extract_blocks(*expand(page), page_name(page))

@@ -32,11 +32,13 @@ def complete(prompt: str, new_tokens: int = 10) -> str:
     inputs = tokenizer(prompt, return_tensors="pt")
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False)
-    return tokenizer.decode(out[0, inputs["input_ids"].shape[1]:])
+    return tokenizer.decode(out[0, inputs["input_ids"].shape[1] :])
 
 
-print(f"a uniform guess over {len(tokenizer)} tokens has loss ln({len(tokenizer)}) = "
-      f"{math.log(len(tokenizer)):.2f}")
+print(
+    f"a uniform guess over {len(tokenizer)} tokens has loss ln({len(tokenizer)}) = "
+    f"{math.log(len(tokenizer)):.2f}"
+)
 print(f"training tokens: {int(batch['attention_mask'].sum())}")
 print("before:", repr(complete("Fine-tuning adapts a")))
 optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)

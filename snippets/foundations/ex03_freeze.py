@@ -10,6 +10,7 @@ from ftkit.tiny import tiny_llama
 MODEL_ID = tiny_llama()  # Colab GPU: MODEL_ID = "meta-llama/Llama-3.2-1B-Instruct"
 model = AutoModelForCausalLM.from_pretrained(MODEL_ID)
 
+
 # --8<-- [start:freeze]
 def trainable(model) -> str:
     n = sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -32,7 +32,7 @@ prompt = tokenizer.apply_chat_template(
 def answer() -> str:
     with torch.no_grad():
         out = model.generate(**prompt, max_new_tokens=8, do_sample=False)
-    return tokenizer.decode(out[0, prompt["input_ids"].shape[1]:])
+    return tokenizer.decode(out[0, prompt["input_ids"].shape[1] :])
 
 
 def loss() -> torch.Tensor:
