@@ -35,7 +35,9 @@ def render_markers(markdown: str) -> str:
             continue
         kind, title, tail = _TITLES[m["kind"]]
         indent = m["indent"]
-        body = " ".join(part for part in (m["reason"].strip(), tail) if part)
+        reason = m["reason"].strip()
+        reason = reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
+        body = f"{reason} {tail}".strip()
         out += ["", f'{indent}!!! {kind} "{title}"', f"{indent}    {body}", ""]
     return "\n".join(out)
 
