@@ -1,0 +1,277 @@
+"""Site tests: build with --strict, then check every page in a real browser (Debian chromium).
+
+The built site is served on 127.0.0.1; every request to any other host is blocked and counted
+as a failure, as is every console error. Mermaid diagrams must render an svg (Material draws them
+in a closed shadow root, opened here by patching ``attachShadow`` before any page script runs),
+math must typeset, search must find a chapter's word, and the light/dark toggle must switch.
+Screenshots go to ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tools.pages import ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the tests run as root in CI
+    "--disable-gpu",
+    "--disable-background-networking",  # no calls home: the network is closed here
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+RENDER_TIMEOUT_MS = 15_000
+
+OPEN_SHADOW_ROOTS = """
+const attach = Element.prototype.attachShadow;
+Element.prototype.attachShadow = function (init) {
+  return attach.call(this, {...init, mode: "open"});
+};
+"""
+
+# For every diagram host: 'ok', or why not. Material replaces each <pre class="mermaid"> by a
+# <div class="mermaid"> whose shadow root holds the svg; mermaid's error svg says "Syntax error".
+DIAGRAM_STATES = """
+() => [...document.querySelectorAll(".mermaid")].map((el) => {
+  const root = el.shadowRoot;
+  if (!root) return el.tagName === "PRE" ? "not rendered" : "no shadow root";
+  const svg = root.querySelector("svg");
+  if (!svg) return "no svg";
+  if (/Syntax error|Parse error/i.test(root.textContent)) return "syntax error";
+  return "ok";
+})
+"""
+
+MATH_STATE = """
+() => ({
+  math: document.querySelectorAll(".arithmatex").length,
+  typeset: document.querySelectorAll(".arithmatex mjx-container svg").length,
+  errors: document.querySelectorAll('mjx-container [data-mml-node="merror"]').length,
+})
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stderr[-4000:]}"
+    return out
+
+
+def test_build_is_strict_and_complete(site):
+    for page in (
+        "index.html",
+        "how-this-guide-works/index.html",
+        "foundations/index.html",
+        "foundations/training-and-fine-tuning/index.html",
+    ):
+        assert (site / page).is_file(), page
+    assert (site / "assets/vendor/mermaid/mermaid.min.js").is_file()
+    assert (site / "assets/vendor/mathjax/tex-svg-full.js").is_file()
+    assert not (site / "includes").exists()  # fragments are not published as pages
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium", False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A page opened in a fresh context, with everything that went wrong recorded."""
+
+    def __init__(self, browser, url: str, color_scheme: str = "light"):
+        self.context = browser.new_context(color_scheme=color_scheme)
+        self.context.add_init_script(OPEN_SHADOW_ROOTS)
+        self.errors: list[str] = []
+        self.offsite: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", self._failed)
+        self.page.goto(url, wait_until="networkidle")
+
+    def _route(self, route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            self.offsite.append(route.request.url)
+            route.abort()
+
+    def _failed(self, request):
+        if urlparse(request.url).hostname == "127.0.0.1":
+            self.errors.append(f"failed request {request.url}: {request.failure}")
+
+    def diagrams(self, timeout_ms: int = RENDER_TIMEOUT_MS) -> list[str]:
+        try:
+            self.page.wait_for_function(
+                f"() => ({DIAGRAM_STATES})().every((s) => s !== 'not rendered' && s !== 'no svg')",
+                timeout=timeout_ms,
+            )
+        except Exception:  # report the states below rather than a bare timeout
+            pass
+        return self.page.evaluate(DIAGRAM_STATES)
+
+    def math(self) -> dict:
+        try:
+            self.page.wait_for_function(
+                f"() => {{ const s = ({MATH_STATE})(); return s.typeset >= s.math; }}",
+                timeout=RENDER_TIMEOUT_MS,
+            )
+        except Exception:
+            pass
+        return self.page.evaluate(MATH_STATE)
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def site_pages(site: Path) -> list[str]:
+    """Every page of the built site, as a path relative to its root ('' is the home page)."""
+    found = []
+    for html in sorted(site.rglob("index.html")):
+        rel = html.parent.relative_to(site).as_posix()
+        if rel.split("/")[0] not in ("assets", "search"):
+            found.append("" if rel == "." else rel + "/")
+    return found
+
+
+def check_page(
+    browser, server: str, path: str, diagram_timeout_ms: int = RENDER_TIMEOUT_MS
+) -> list[str]:
+    """Everything wrong with one page, each line naming the page."""
+    visit = Visit(browser, f"{server}/{path}")
+    name = path.strip("/").replace("/", "_") or "home"
+    try:
+        problems = [f"/{path}: console error: {e}" for e in visit.errors]
+        problems += [f"/{path}: request to another host: {u}" for u in visit.offsite]
+        for i, state in enumerate(visit.diagrams(diagram_timeout_ms), 1):
+            if state != "ok":
+                problems.append(f"/{path}: Mermaid diagram {i}: {state}")
+        math = visit.math()
+        if math["typeset"] < math["math"] or math["errors"]:
+            problems.append(f"/{path}: math not typeset: {math}")
+        visit.screenshot(name)
+    finally:
+        visit.close()
+    return problems
+
+
+def test_every_page_loads_clean_offline_with_diagrams_and_math(site, server, browser):
+    pages = site_pages(site)
+    assert len(pages) >= 5
+    problems = [p for path in pages for p in check_page(browser, server, path)]
+    assert not problems, "\n".join(problems)
+
+
+def test_pages_with_diagrams_and_math_are_checked(site, server, browser):
+    """The checks above look at something: the home roadmap renders, the chapter's math too."""
+    visit = Visit(browser, f"{server}/")
+    try:
+        assert visit.diagrams() == ["ok"]
+    finally:
+        visit.close()
+    visit = Visit(browser, f"{server}/foundations/training-and-fine-tuning/")
+    try:
+        math = visit.math()
+        assert math["math"] >= 5 and math["typeset"] == math["math"] and not math["errors"]
+    finally:
+        visit.close()
+
+
+def test_a_broken_diagram_fails_naming_the_page(site, server, browser):
+    """A copy of the home page, beside it so its relative links hold, with a bad diagram."""
+    broken = site / "broken-diagram.html"
+    html = (site / "index.html").read_text(encoding="utf-8")
+    start = html.index('<pre class="mermaid"><code>') + len('<pre class="mermaid"><code>')
+    end = html.index("</code></pre>", start)
+    broken.write_text(html[:start] + "flowchart TD\n  A --&gt;&gt;&gt; [oops" + html[end:])
+    try:
+        problems = check_page(browser, server, "broken-diagram.html", diagram_timeout_ms=3000)
+    finally:
+        broken.unlink()
+        (ARTIFACTS / "broken-diagram.html.png").unlink(missing_ok=True)
+    # Material logs mermaid's parse error to the console and leaves the diagram undrawn.
+    assert "/broken-diagram.html: Mermaid diagram 1: not rendered" in problems, problems
+    assert any(p.startswith("/broken-diagram.html: console error: Parse error") for p in problems)
+
+
+def test_search_finds_a_word_from_a_chapter(server, browser):
+    visit = Visit(browser, f"{server}/")
+    try:
+        page = visit.page
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.press_sequentially("memorization")  # Material searches on key events
+        hit = page.locator(".md-search-result__item a[href*='training-and-fine-tuning']").first
+        hit.wait_for(timeout=RENDER_TIMEOUT_MS)
+        visit.screenshot("search")
+        assert not visit.errors and not visit.offsite
+    finally:
+        visit.close()
+
+
+def test_light_dark_toggle_switches_the_scheme(server, browser):
+    visit = Visit(browser, f"{server}/foundations/fine-tuning-vs-rag-vs-agents/")
+    try:
+        page = visit.page
+        scheme = "document.body.getAttribute('data-md-color-scheme')"
+        assert page.evaluate(scheme) == "default"
+        toggle = page.locator("form[data-md-component='palette'] label:visible")
+        assert toggle.get_attribute("title") == "Switch to dark mode"
+        toggle.click()
+        page.wait_for_function(f"{scheme} === 'slate'", timeout=RENDER_TIMEOUT_MS)
+        assert visit.diagrams() == ["ok"]  # diagrams re-render in the dark palette
+        visit.screenshot("dark-mode")
+        toggle.click()  # the other label, now the visible one
+        page.wait_for_function(f"{scheme} === 'default'", timeout=RENDER_TIMEOUT_MS)
+    finally:
+        visit.close()
