@@ -1,0 +1,43 @@
+# The README's commands. Every target installs what it needs itself, so each works on a
+# fresh machine: a virtual environment with the pinned stack, Debian's chromium for the
+# browser tests. Nothing is downloaded at run time except packages from the registries.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Hides Material's end-of-life banner in every build log.
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: setup setup-browser build serve test lint format clean
+
+$(STAMP): requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt -e .
+	touch $(STAMP)
+
+setup: $(STAMP)  ## virtual environment with the pinned stack and ftkit (editable)
+
+setup-browser:  ## Debian's chromium, for the browser tests (never `playwright install`)
+	@command -v chromium >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+build: setup  ## build the site into site/, failing on any warning
+	$(PY) -m mkdocs build --strict
+
+serve: setup  ## build and serve the site on http://127.0.0.1:8000, rebuilding on change
+	$(PY) -m mkdocs serve --strict -a 127.0.0.1:8000
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup setup-browser lint  ## all tests: ftkit units, doc tests, guards, site in a browser
+	$(PY) -m pytest
+
+clean:
+	rm -rf site test-artifacts .pytest_cache .ruff_cache
