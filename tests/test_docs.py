@@ -137,23 +137,20 @@ def test_block(block, tmp_path_factory):
         state = _STATE[block.page] = _Page(folder)
     if state.failed:
         pytest.skip(f"an earlier block of this page failed: {state.failed}")
-    # Run the blocks above this one first, if they have not run (e.g. when selected with -k).
-    for earlier in (c.values[0] for c in CASES):
-        if not isinstance(earlier, Block) or earlier.page != block.page:
-            continue
-        if earlier.line >= block.line:
-            break
-        if earlier.line in state.done or (earlier.gpu_only and not _cuda()):
-            continue
+    # The blocks above this one run first if they have not (e.g. when selected with -k).
+    above = [
+        c.values[0]
+        for c in CASES
+        if isinstance(c.values[0], Block)
+        and c.values[0].page == block.page
+        and c.values[0].line < block.line
+        and c.values[0].line not in state.done
+        and not (c.values[0].gpu_only and not _cuda())
+    ]
+    for todo in [*above, block]:
         try:
-            _run(earlier, state)
+            _run(todo, state)
         except BaseException:
-            state.failed = earlier.where
+            state.failed = todo.where
             raise
-        state.done.add(earlier.line)
-    try:
-        _run(block, state)
-    except BaseException:
-        state.failed = block.where
-        raise
-    state.done.add(block.line)
+        state.done.add(todo.line)

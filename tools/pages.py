@@ -6,8 +6,8 @@ so the text that is tested is the text that is rendered:
 - ``expand(page)`` runs pymdownx's own snippet preprocessor, built from ``mkdocs.yml``, over the
   page, and remembers for every expanded line the page line it came from (test ids and errors
   name the reader's page and line, not a line of some intermediate text).
-- ``fences(page)`` lists every fenced block (backtick or tilde, any info string) with the marker
-  written above it, for the guard tests.
+- ``scan_fences(lines, origin, name)`` lists every fenced block of expanded text (backtick or
+  tilde, any info string) with the marker written above it, for the guard tests.
 - ``runnable_blocks(page)`` lists the blocks pytest-codeblocks would execute (its own
   ``extract_from_buffer`` reads them), with their expected output and marker.
 
@@ -220,11 +220,6 @@ def extract_blocks(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -
             )
         )
     return blocks
-
-
-def fences(page: Path) -> list[Fence]:
-    """``scan_fences`` of a page file."""
-    return scan_fences(*expand(page), page_name(page))
 
 
 def runnable_blocks(page: Path) -> list[Block]:
