@@ -3,7 +3,7 @@
 Pages are expanded with the site's own snippet preprocessor and their blocks found by
 pytest-codeblocks (``tools/pages.py``). A page's Python blocks share one namespace and run top to
 bottom, like Colab cells pasted in order, in a scratch folder of their own. Test ids name the page
-and the line of the block: ``pytest tests/test_docs.py -k "training-and-fine-tuning.md:42"``
+and the line of the block: ``pytest tests/test_docs.py -k "training-and-fine-tuning.md:67"``
 runs that block (after the blocks above it on its page, which it may depend on).
 
 A block fails with its page, line and traceback when it raises, when its printed output differs
@@ -48,6 +48,7 @@ def _collect() -> list:
 
 
 CASES = _collect()
+BLOCKS = [case.values[0] for case in CASES if isinstance(case.values[0], Block)]  # page order
 
 
 def _cuda() -> bool:
@@ -139,13 +140,12 @@ def test_block(block, tmp_path_factory):
         pytest.skip(f"an earlier block of this page failed: {state.failed}")
     # The blocks above this one run first if they have not (e.g. when selected with -k).
     above = [
-        c.values[0]
-        for c in CASES
-        if isinstance(c.values[0], Block)
-        and c.values[0].page == block.page
-        and c.values[0].line < block.line
-        and c.values[0].line not in state.done
-        and not (c.values[0].gpu_only and not _cuda())
+        b
+        for b in BLOCKS
+        if b.page == block.page
+        and b.line < block.line
+        and b.line not in state.done
+        and not (b.gpu_only and not _cuda())
     ]
     for todo in [*above, block]:
         try:
