@@ -19,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
 from tools.pages import ROOT
 
@@ -112,8 +114,6 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium", False)
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -146,25 +146,24 @@ class Visit:
         if urlparse(request.url).hostname == "127.0.0.1":
             self.errors.append(f"failed request {request.url}: {request.failure}")
 
-    def diagrams(self, timeout_ms: int = RENDER_TIMEOUT_MS) -> list[str]:
+    def _settle(self, state_js: str, done_js: str, timeout_ms: int):
+        """Wait until ``done_js`` holds of the page's state, then return the state either way,
+        so a failure reports what the page shows rather than a bare timeout."""
         try:
             self.page.wait_for_function(
-                f"() => ({DIAGRAM_STATES})().every((s) => s !== 'not rendered' && s !== 'no svg')",
-                timeout=timeout_ms,
+                f"() => {{ const s = ({state_js})(); return {done_js}; }}", timeout=timeout_ms
             )
-        except Exception:  # report the states below rather than a bare timeout
+        except PlaywrightTimeout:
             pass
-        return self.page.evaluate(DIAGRAM_STATES)
+        return self.page.evaluate(state_js)
+
+    def diagrams(self, timeout_ms: int = RENDER_TIMEOUT_MS) -> list[str]:
+        return self._settle(
+            DIAGRAM_STATES, "s.every((d) => d !== 'not rendered' && d !== 'no svg')", timeout_ms
+        )
 
     def math(self) -> dict:
-        try:
-            self.page.wait_for_function(
-                f"() => {{ const s = ({MATH_STATE})(); return s.typeset >= s.math; }}",
-                timeout=RENDER_TIMEOUT_MS,
-            )
-        except Exception:
-            pass
-        return self.page.evaluate(MATH_STATE)
+        return self._settle(MATH_STATE, "s.typeset >= s.math", RENDER_TIMEOUT_MS)
 
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
