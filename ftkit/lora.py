@@ -186,11 +186,11 @@ def inject_lora(
     LoRA parameters are trainable. Returns the model.
     """
     linear = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
-    if target_modules == "all-linear":
+    targets = [target_modules] if isinstance(target_modules, str) else list(target_modules)
+    if targets == ["all-linear"]:
         head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
         chosen = [n for n, m in linear.items() if m is not head]
     else:
-        targets = [target_modules] if isinstance(target_modules, str) else list(target_modules)
         chosen = [n for n in linear if any(n == t or n.endswith("." + t) for t in targets)]
         for t in targets:
             if not any(n == t or n.endswith("." + t) for n in chosen):

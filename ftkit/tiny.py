@@ -11,8 +11,10 @@ partial or corrupt folder (a file missing or changed) fails its checksum manifes
 two processes building at once take a file lock, and the folder appears by an atomic rename, so
 no one ever loads half a model.
 
-The model's weights are random (seeded), not pretrained: the guide trains them in front of the
-reader. Same seed, same bits, on every run.
+By default the weights are random (seeded): the foundations chapter trains them in front of the
+reader. ``tiny_llama(pretrain_steps=150)`` gives a small "base model" that has read the corpus
+first, which the fine-tuning chapters start from. Same recipe, same bits, on every run on one
+machine (CPU float sums can differ in the last bits between CPU types).
 
 References:
     Llama architecture: Touvron et al. 2023, "LLaMA", arXiv:2302.13971 (RMSNorm, SwiGLU, RoPE);
@@ -43,7 +45,7 @@ except ImportError:  # pragma: no cover - Windows
 CACHE_ENV = "FTKIT_CACHE"  # overrides the cache folder
 DEFAULT_CACHE = Path("~/.cache/ftkit")
 MANIFEST = "ftkit_manifest.json"  # written last: its presence means the build finished
-BUILD_VERSION = 1  # bump when the build recipe changes, so old caches are not reused
+BUILD_VERSION = 2  # bump when the build recipe changes, so old caches are not reused
 
 # Special tokens. The chat roles follow the Llama 3 idea of a header per turn and an
 # end-of-turn token that doubles as EOS, so generation stops at the end of a reply.
@@ -124,6 +126,10 @@ class TinyLlamaConfig:
     num_key_value_heads: int = 2  # grouped-query attention, as in Llama 3
     max_position_embeddings: int = 256
     tie_word_embeddings: bool = False
+    # Steps of next-token training on ``corpus()`` before saving (AdamW, lr 3e-3, full batch).
+    # 0 keeps the random weights; 150 gives a "base model" that has read the corpus, which the
+    # fine-tuning chapters start from (as a reader starts from a pretrained checkpoint).
+    pretrain_steps: int = 0
 
     def __post_init__(self) -> None:
         for name in (
@@ -138,6 +144,10 @@ class TinyLlamaConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"TinyLlamaConfig.{name} must be a positive int, got {value!r}")
+        if not isinstance(self.pretrain_steps, int) or self.pretrain_steps < 0:
+            raise ValueError(
+                f"TinyLlamaConfig.pretrain_steps must be an int >= 0, got {self.pretrain_steps!r}"
+            )
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"TinyLlamaConfig.hidden_size ({self.hidden_size}) must be divisible by "
@@ -166,12 +176,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
 
 
-def tiny_llama(config: TinyLlamaConfig | None = None, *, seed: int | None = None) -> str:
+def tiny_llama(
+    config: TinyLlamaConfig | None = None,
+    *,
+    seed: int | None = None,
+    pretrain_steps: int | None = None,
+) -> str:
     """Build (or reuse) a tiny seeded Llama and its tokenizer; return the folder to load.
 
     Args:
         config: the recipe; ``TinyLlamaConfig()`` by default.
         seed: shorthand for ``TinyLlamaConfig(seed=seed)``; not allowed with ``config``.
+        pretrain_steps: shorthand for ``TinyLlamaConfig(pretrain_steps=...)``: that many steps
+            of next-token training on ``corpus()`` before saving (150 take about 8 s, once).
 
     Returns:
         A local folder path, as a string, that ``AutoTokenizer.from_pretrained`` and
@@ -181,9 +198,11 @@ def tiny_llama(config: TinyLlamaConfig | None = None, *, seed: int | None = None
         >>> model_id = tiny_llama()  # in Colab: "meta-llama/Llama-3.2-1B-Instruct"
         >>> model = AutoModelForCausalLM.from_pretrained(model_id)
     """
-    if config is not None and seed is not None:
-        raise ValueError("tiny_llama: pass either config or seed, not both")
-    config = config or TinyLlamaConfig(seed=0 if seed is None else seed)
+    if config is not None and (seed is not None or pretrain_steps is not None):
+        raise ValueError("tiny_llama: pass either config or seed/pretrain_steps, not both")
+    config = config or TinyLlamaConfig(
+        seed=0 if seed is None else seed, pretrain_steps=pretrain_steps or 0
+    )
     root = cache_dir()
     target = root / f"tiny-llama-{config.cache_key()}"
     if _is_complete(target):  # fast path: no lock needed to read a finished folder
@@ -262,6 +281,8 @@ def _build(config: TinyLlamaConfig, folder: Path) -> None:
     )
     with _seeded(config.seed):
         model = LlamaForCausalLM(llama_config)
+        if config.pretrain_steps:
+            _pretrain(model, tokenizer, config.pretrain_steps)
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -269,11 +290,49 @@ def _build(config: TinyLlamaConfig, folder: Path) -> None:
     )
     model.to(torch.float32).save_pretrained(folder)  # safetensors by default
     tokenizer.save_pretrained(folder)
+    state = f"pretrained {config.pretrain_steps} steps" if config.pretrain_steps else "random"
     (folder / "README.md").write_text(
-        "# tiny-llama\n\nA tiny, randomly initialised Llama built by `ftkit.tiny.tiny_llama` "
+        f"# tiny-llama\n\nA tiny Llama ({state}) built by `ftkit.tiny.tiny_llama` "
         "for the LLM Fine-Tuning Study Guide.\nIt is for tests and teaching, not for use.\n\n"
         f"Recipe: `{json.dumps(asdict(config))}`\n"
     )
+
+
+def _chats() -> list[list[dict[str, str]]]:
+    """16 pretraining chats: the user gives half a corpus sentence, the assistant ends it."""
+    chats = []
+    for sentence in _CORPUS_SENTENCES:
+        words = sentence.split()
+        half = len(words) // 2
+        chats.append(
+            [
+                {"role": "user", "content": "Complete: " + " ".join(words[:half])},
+                {"role": "assistant", "content": " ".join(words[half:])},
+            ]
+        )
+    return chats
+
+
+def _pretrain(model, tokenizer, steps: int) -> None:
+    """Full-batch next-token training on ``corpus()`` plus 16 chat turns in the template.
+
+    The chat turns ("Complete: <first half of a sentence>" -> the second half) let the base model
+    see its role and end-of-turn tokens, as a real instruct model has: a base model that never
+    saw ``<|end|>`` gives it a random embedding and a suppressed output row, which LoRA alone
+    adapts poorly (the LoRA chapter measures this).
+    """
+    import torch
+
+    texts = corpus() + [tokenizer.apply_chat_template(c, tokenize=False) for c in _chats()]
+    batch = tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=False)
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        model(**batch, labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
 
 
 @contextlib.contextmanager

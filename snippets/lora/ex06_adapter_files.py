@@ -1,0 +1,37 @@
+"""Adapters on disk: ftkit writes peft's format, peft loads it; peft's files load into ftkit.
+
+Run alone: python snippets/lora/ex06_adapter_files.py
+"""
+
+# --8<-- [start:files]
+import os
+import tempfile
+
+import torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM
+
+from ftkit.lora import inject_lora, load_adapter, save_adapter
+from ftkit.tiny import tiny_llama
+
+MODEL_ID = tiny_llama(pretrain_steps=100)
+folder = tempfile.mkdtemp()
+ours = inject_lora(AutoModelForCausalLM.from_pretrained(MODEL_ID), "all-linear", r=8, alpha=16)
+with torch.no_grad():  # stand-in for training
+    for name, p in ours.named_parameters():
+        if name.endswith("lora_B"):
+            p.normal_(std=0.1, generator=torch.Generator().manual_seed(0))
+
+save_adapter(ours, f"{folder}/ours", base_model_name_or_path=MODEL_ID)
+for file in sorted(os.listdir(f"{folder}/ours")):
+    print(f"{file:<26} {os.path.getsize(f'{folder}/ours/{file}'):>7,} bytes")
+print(f"{'(the base model)':<26} {os.path.getsize(f'{MODEL_ID}/model.safetensors'):>7,} bytes")
+
+ids = torch.randint(0, 514, (1, 12), generator=torch.Generator().manual_seed(0))
+theirs = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(MODEL_ID), f"{folder}/ours")
+print(f"peft loads ftkit's adapter: {(theirs(ids).logits - ours(ids).logits).abs().max():.1e}")
+
+theirs.save_pretrained(f"{folder}/peft")  # and back: peft's own files into ftkit
+back = load_adapter(AutoModelForCausalLM.from_pretrained(MODEL_ID), f"{folder}/peft")
+print(f"ftkit loads peft's adapter: {(back(ids).logits - ours(ids).logits).abs().max():.1e}")
+# --8<-- [end:files]

@@ -1,0 +1,69 @@
+"""Rewrite a page's expected-output blocks with what its code prints now.
+
+Usage: python tools/refresh_outputs.py docs/peft/lora.md [more pages]
+
+Runs the page's Python blocks top to bottom in one namespace, in a scratch folder, exactly as
+the doc tests do, and replaces the text under each ``<!--pytest-codeblocks:expected-output-->``
+with the block's real stdout. Review the diff (``git diff docs/``) before committing: the prose
+around a table may need to change with it. gpu-only blocks are skipped, and a
+block that raises stops the script, leaving the page untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tools.pages import DOCS, EXPECTED_OUTPUT_RE, FENCE_RE, runnable_blocks  # noqa: E402
+
+
+def refresh(page: str) -> int:
+    """Run ``page`` (relative to docs/) and rewrite its outputs; return how many changed."""
+    path = DOCS / page
+    lines = path.read_text().split("\n")
+    namespace: dict = {"__name__": "__main__"}
+    outputs: dict[int, str] = {}  # page line of the code block -> what it printed
+    previous = Path.cwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
+        try:
+            for block in runnable_blocks(path):
+                if block.gpu_only or block.lang != "python":
+                    continue
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    exec(compile(block.code, block.where, "exec"), namespace)
+                if block.expected_output is not None:  # the page shows this block's output
+                    outputs[block.line] = out.getvalue()
+        finally:
+            os.chdir(previous)
+    changed = 0
+    for code_line, printed in outputs.items():
+        # the expected-output marker that follows this block, then its fence
+        marker = next(
+            (i for i in range(code_line, len(lines)) if EXPECTED_OUTPUT_RE.match(lines[i])), None
+        )
+        if marker is None:
+            continue
+        start = next(i for i in range(marker + 1, len(lines)) if FENCE_RE.match(lines[i]))
+        indent = FENCE_RE.match(lines[start])["indent"]
+        end = next(i for i in range(start + 1, len(lines)) if lines[i].strip().startswith("```"))
+        new = [indent + text if text else "" for text in printed.rstrip("\n").split("\n")]
+        if lines[start + 1 : end] != new:
+            lines[start + 1 : end] = new
+            changed += 1
+    path.write_text("\n".join(lines))
+    return changed
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        page = str(Path(name).resolve().relative_to(DOCS))
+        print(f"{page}: {refresh(page)} output block(s) changed")
