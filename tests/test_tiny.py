@@ -170,3 +170,47 @@ def test_cache_key_changes_with_the_recipe():
     assert TinyLlamaConfig().cache_key() == TinyLlamaConfig(seed=0).cache_key()
     assert TinyLlamaConfig().cache_key() != TinyLlamaConfig(seed=1).cache_key()
     assert TinyLlamaConfig().cache_key() != TinyLlamaConfig(hidden_size=128).cache_key()
+
+
+def test_pretrained_base_has_read_the_corpus_and_the_chat_tokens():
+    """pretrain_steps gives a different folder whose model predicts the corpus and <|end|>."""
+    import math
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ftkit.tiny import corpus
+
+    random_path, base_path = tiny_llama(), tiny_llama(pretrain_steps=100)
+    assert random_path != base_path
+    tokenizer = AutoTokenizer.from_pretrained(base_path)
+    batch = tokenizer(corpus()[:16], padding=True, return_tensors="pt")
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    losses = {}
+    for name, path in [("random", random_path), ("base", base_path)]:
+        model = AutoModelForCausalLM.from_pretrained(path)
+        with torch.no_grad():
+            losses[name] = model(**batch, labels=labels).loss.item()
+    assert losses["random"] > math.log(len(tokenizer)) - 0.2  # about ln(514): a uniform guess
+    assert losses["base"] < 1.0  # 0.25 measured
+    # the chat turns of pretraining: after a reply, <|end|> is the likely next token
+    chat = [
+        {"role": "user", "content": "Complete: The learning rate sets"},
+        {"role": "assistant", "content": "the size of each step of gradient descent."},
+    ]
+    ids = tokenizer.apply_chat_template(chat, return_tensors="pt", return_dict=True)["input_ids"]
+    end = tokenizer.convert_tokens_to_ids("<|end|>")
+    position = (ids[0] == end).nonzero()[-1].item()  # the <|end|> closing the reply
+    with torch.no_grad():
+        logits = AutoModelForCausalLM.from_pretrained(base_path)(ids).logits
+    assert logits[0, position - 1].argmax().item() == end
+
+
+@pytest.mark.parametrize("steps", [-1, 1.5, "10"])
+def test_bad_pretrain_steps(steps):
+    with pytest.raises(ValueError, match="pretrain_steps must be an int >= 0"):
+        TinyLlamaConfig(pretrain_steps=steps)
+
+
+def test_config_and_pretrain_steps_together_is_an_error():
+    with pytest.raises(ValueError, match="either config or seed/pretrain_steps"):
+        tiny_llama(TinyLlamaConfig(), pretrain_steps=10)

@@ -1,6 +1,6 @@
 """Every PEFT family peft implements, run on the same tiny task: what trains, and how much.
 
-Run alone: python snippets/peft/ex03_methods.py
+Run alone: python snippets/peft/ex02_methods.py
 """
 
 # --8<-- [start:methods]
