@@ -4,6 +4,7 @@ Run alone: python snippets/lora/ex06_adapter_files.py
 """
 
 # --8<-- [start:files]
+import json
 import os
 import tempfile
 
@@ -23,9 +24,13 @@ with torch.no_grad():  # stand-in for training
             p.normal_(std=0.1, generator=torch.Generator().manual_seed(0))
 
 save_adapter(ours, f"{folder}/ours", base_model_name_or_path=MODEL_ID)
-for file in sorted(os.listdir(f"{folder}/ours")):
-    print(f"{file:<26} {os.path.getsize(f'{folder}/ours/{file}'):>7,} bytes")
-print(f"{'(the base model)':<26} {os.path.getsize(f'{MODEL_ID}/model.safetensors'):>7,} bytes")
+print(sorted(os.listdir(f"{folder}/ours")))
+with open(f"{folder}/ours/adapter_config.json") as f:
+    config = json.load(f)
+print({key: config[key] for key in ("peft_type", "r", "lora_alpha", "target_modules")})
+adapter = os.path.getsize(f"{folder}/ours/adapter_model.safetensors")
+base = os.path.getsize(f"{MODEL_ID}/model.safetensors")
+print(f"adapter weights {adapter:,} bytes; base model {base:,} bytes")
 
 ids = torch.randint(0, 514, (1, 12), generator=torch.Generator().manual_seed(0))
 theirs = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(MODEL_ID), f"{folder}/ours")
