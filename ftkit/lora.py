@@ -169,7 +169,11 @@ class DoRALinear(LoRALinear):
         self.merged = False
 
 
-# --8<-- [start:inject]
+def _matches(name: str, target: str) -> bool:
+    """peft's rule for a target name: the whole module name, or its last dotted parts."""
+    return name == target or name.endswith("." + target)
+
+
 def inject_lora(
     model: nn.Module,
     target_modules: str | list[str] = ("q_proj", "v_proj"),
@@ -191,12 +195,12 @@ def inject_lora(
         head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
         chosen = [n for n, m in linear.items() if m is not head]
     else:
-        chosen = [n for n in linear if any(n == t or n.endswith("." + t) for t in targets)]
+        chosen = [n for n in linear if any(_matches(n, t) for t in targets)]
         for t in targets:
-            if not any(n == t or n.endswith("." + t) for n in chosen):
+            if not any(_matches(n, t) for n in chosen):
                 names = sorted({n.rsplit(".", 1)[-1] for n in linear})
                 already = [n for n, m in model.named_modules() if isinstance(m, LoRALinear)]
-                hint = " (it already has LoRA)" if any(n.endswith(t) for n in already) else ""
+                hint = " (it already has LoRA)" if any(_matches(n, t) for n in already) else ""
                 raise LoRAError(
                     f"target module {t!r} matches no nn.Linear in {type(model).__name__}{hint}; "
                     f"its linear layers are named {names}"
@@ -208,12 +212,23 @@ def inject_lora(
         setattr(parent, child, layer_class(linear[name], r, alpha, dropout, use_rslora, name))
     mark_only_lora_trainable(model)
     return model
-    # --8<-- [end:inject]
 
 
 def lora_layers(model: nn.Module) -> dict[str, LoRALinear]:
     """The LoRA layers of a model, by module name."""
     return {n: m for n, m in model.named_modules() if isinstance(m, LoRALinear)}
+
+
+def _peft_tensors(model: nn.Module) -> dict[str, nn.Parameter]:
+    """Every LoRA parameter of the model, under the key peft saves it with."""
+    tensors = {}
+    for name, layer in lora_layers(model).items():
+        key = PEFT_PREFIX + name
+        tensors[f"{key}.lora_A.weight"] = layer.lora_A
+        tensors[f"{key}.lora_B.weight"] = layer.lora_B
+        if isinstance(layer, DoRALinear):
+            tensors[f"{key}.lora_magnitude_vector"] = layer.lora_magnitude
+    return tensors
 
 
 def _layers_or_raise(model: nn.Module) -> dict[str, LoRALinear]:
@@ -263,7 +278,7 @@ def save_adapter(model: nn.Module, path: str | Path, base_model_name_or_path: st
     """
     layers = _layers_or_raise(model)
     first = next(iter(layers.values()))
-    weights, targets = {}, set()
+    targets = set()
     for name, layer in layers.items():
         if layer.merged:
             raise LoRAError(f"{name}: merged; unmerge before saving the adapter")
@@ -274,11 +289,6 @@ def save_adapter(model: nn.Module, path: str | Path, base_model_name_or_path: st
             type(first),
         ):
             raise LoRAError(f"{name}: its r/alpha/type differ from {first.name}'s; one config only")
-        key = PEFT_PREFIX + name
-        weights[f"{key}.lora_A.weight"] = layer.lora_A.detach().contiguous()
-        weights[f"{key}.lora_B.weight"] = layer.lora_B.detach().contiguous()
-        if isinstance(layer, DoRALinear):
-            weights[f"{key}.lora_magnitude_vector"] = layer.lora_magnitude.detach().contiguous()
         targets.add(name.rsplit(".", 1)[-1])
     dropout = first.dropout.p if isinstance(first.dropout, nn.Dropout) else 0.0
     config = {
@@ -297,6 +307,7 @@ def save_adapter(model: nn.Module, path: str | Path, base_model_name_or_path: st
     }
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
+    weights = {key: p.detach().contiguous() for key, p in _peft_tensors(model).items()}
     save_file(weights, path / ADAPTER_WEIGHTS)
     (path / ADAPTER_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
     return path
@@ -341,13 +352,7 @@ def load_adapter(model: nn.Module, path: str | Path) -> nn.Module:
         use_dora=config.get("use_dora", False),
     )
     tensors = load_file(path / ADAPTER_WEIGHTS)
-    expected = {}
-    for name, layer in lora_layers(model).items():
-        key = PEFT_PREFIX + name
-        expected[f"{key}.lora_A.weight"] = layer.lora_A
-        expected[f"{key}.lora_B.weight"] = layer.lora_B
-        if isinstance(layer, DoRALinear):
-            expected[f"{key}.lora_magnitude_vector"] = layer.lora_magnitude
+    expected = _peft_tensors(model)
     unknown = sorted(set(tensors) - set(expected))
     missing = sorted(set(expected) - set(tensors))
     if unknown or missing:
