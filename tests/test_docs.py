@@ -13,9 +13,7 @@ from the output block shown under it, or when it runs past ``BLOCK_TIMEOUT_S``. 
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import io
 import os
 import subprocess
 import sys
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.pages import Block, PageError, pages, runnable_blocks
+from tools.pages import Block, PageError, pages, run_python, runnable_blocks
 
 BLOCK_TIMEOUT_S = 120  # per block; the slowest block of the guide takes a few seconds
 
@@ -70,45 +68,31 @@ class _Page:
 _STATE: dict[str, _Page] = {}
 
 
-@contextlib.contextmanager
-def _chdir(folder: Path):  # contextlib.chdir exists from Python 3.11; we support 3.10
-    previous = Path.cwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
-
-
 def _normalise(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").split("\n"))
 
 
 def _run(block: Block, state: _Page) -> str:
     """Execute one block in the page's namespace and folder; return what it printed."""
-    with _chdir(state.folder):
-        if block.lang == "python":
-            code = compile(block.code, f"{block.where} (block)", "exec")
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                exec(code, state.namespace)
-            printed = out.getvalue()
-        else:
-            env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-            proc = subprocess.run(
-                ["bash", "-euo", "pipefail", "-c", block.code],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=BLOCK_TIMEOUT_S,
+    if block.lang == "python":
+        printed = run_python(block, state.namespace, state.folder)
+    else:
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block.code],
+            cwd=state.folder,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=BLOCK_TIMEOUT_S,
+        )
+        if proc.returncode:
+            pytest.fail(
+                f"{block.where}: bash block exited {proc.returncode}\n"
+                f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}",
+                pytrace=False,
             )
-            if proc.returncode:
-                pytest.fail(
-                    f"{block.where}: bash block exited {proc.returncode}\n"
-                    f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}",
-                    pytrace=False,
-                )
-            printed = proc.stdout
+        printed = proc.stdout
     sys.stdout.write(printed)  # pytest shows it on failure
     if block.expected_output is not None and _normalise(printed) != _normalise(
         block.expected_output

@@ -22,9 +22,12 @@ Markers are HTML comments on the line above a fence; the site hook renders them 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,3 +228,27 @@ def extract_blocks(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -
 def runnable_blocks(page: Path) -> list[Block]:
     """``extract_blocks`` of a page file: what the doc tests run, after snippet expansion."""
     return extract_blocks(*expand(page), page_name(page))
+
+
+@contextlib.contextmanager
+def working_dir(folder: Path) -> Iterator[None]:
+    """Run the body in ``folder`` (contextlib.chdir exists from Python 3.11; we support 3.10)."""
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def run_python(block: Block, namespace: dict, folder: Path) -> str:
+    """Execute a Python block in a page's namespace, in ``folder``; return what it printed.
+
+    The one way a page's blocks are run: by the doc tests and by ``tools/refresh_outputs.py``,
+    so the output a page shows is produced exactly as the tests check it.
+    """
+    code = compile(block.code, f"{block.where} (block)", "exec")
+    out = io.StringIO()
+    with working_dir(folder), contextlib.redirect_stdout(out):
+        exec(code, namespace)
+    return out.getvalue()

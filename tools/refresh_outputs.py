@@ -11,9 +11,6 @@ block that raises stops the script, leaving the page untouched.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.pages import DOCS, EXPECTED_OUTPUT_RE, FENCE_RE, runnable_blocks  # noqa: E402
+from tools.pages import (  # noqa: E402
+    DOCS,
+    EXPECTED_OUTPUT_RE,
+    FENCE_RE,
+    run_python,
+    runnable_blocks,
+)
 
 
 def refresh(page: str) -> int:
@@ -30,20 +33,13 @@ def refresh(page: str) -> int:
     lines = path.read_text().split("\n")
     namespace: dict = {"__name__": "__main__"}
     outputs: dict[int, str] = {}  # page line of the code block -> what it printed
-    previous = Path.cwd()
     with tempfile.TemporaryDirectory() as scratch:
-        os.chdir(scratch)
-        try:
-            for block in runnable_blocks(path):
-                if block.gpu_only or block.lang != "python":
-                    continue
-                out = io.StringIO()
-                with contextlib.redirect_stdout(out):
-                    exec(compile(block.code, block.where, "exec"), namespace)
-                if block.expected_output is not None:  # the page shows this block's output
-                    outputs[block.line] = out.getvalue()
-        finally:
-            os.chdir(previous)
+        for block in runnable_blocks(path):
+            if block.gpu_only or block.lang != "python":
+                continue
+            printed = run_python(block, namespace, Path(scratch))
+            if block.expected_output is not None:  # the page shows this block's output
+                outputs[block.line] = printed
     changed = 0
     for code_line, printed in outputs.items():
         # the expected-output marker that follows this block, then its fence
