@@ -75,8 +75,9 @@ def chat_batch(tokenizer, chats: list[list[dict[str, str]]]) -> dict[str, torch.
         return_tensors="pt",
     )
     mask = encoded["assistant_masks"]
-    for i in torch.nonzero(mask.sum(dim=1) == 0).flatten().tolist():
-        raise ValueError(f"chat {i}: no assistant reply, so nothing to learn from")
+    silent = (mask.sum(dim=1) == 0).nonzero().flatten().tolist()
+    if silent:
+        raise ValueError(f"chat {silent[0]}: no assistant reply, so nothing to learn from")
     labels = encoded["input_ids"].masked_fill(mask == 0, -100)
     return {
         "input_ids": encoded["input_ids"],

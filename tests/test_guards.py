@@ -135,9 +135,9 @@ def _run_snippet(path: str, folder: str) -> str | None:
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             runpy.run_path(path, run_name="__main__")
-    except BaseException:  # noqa: BLE001 - any failure, SystemExit included, is reported
-        if sys.exc_info()[0] is SystemExit and not sys.exc_info()[1].code:
-            return None  # sys.exit(0) is a success
+    except SystemExit as exit_:
+        return None if not exit_.code else traceback.format_exc()[-4000:]  # sys.exit(0) is fine
+    except BaseException:  # noqa: BLE001 - any other failure is reported
         return traceback.format_exc()[-4000:]
     return None
 
