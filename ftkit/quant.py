@@ -89,6 +89,8 @@ def nf4_levels() -> torch.Tensor:
     negative = -torch.special.ndtri(probs_neg)
     levels = torch.cat([negative, torch.zeros(1, dtype=torch.float64), positive]).sort().values
     return (levels / levels.abs().max()).float()
+
+
 # --8<-- [end:nf4_levels]
 
 
@@ -109,8 +111,10 @@ def dynamic_map() -> torch.Tensor:
 
 def _check_input(x: torch.Tensor, blocksize: int | None = None) -> None:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise QuantError(f"expected a floating-point tensor, got {type(x).__name__}"
-                         + (f" of {x.dtype}" if isinstance(x, torch.Tensor) else ""))
+        raise QuantError(
+            f"expected a floating-point tensor, got {type(x).__name__}"
+            + (f" of {x.dtype}" if isinstance(x, torch.Tensor) else "")
+        )
     if x.numel() == 0:
         raise QuantError("cannot quantize an empty tensor")
     bad = ~torch.isfinite(x)
@@ -137,7 +141,7 @@ def absmax_quantize(x: torch.Tensor, blocksize: int | None = None):
     size = blocksize or flat.numel()
     blocks = list(flat.split(size))  # the last block may be shorter
     absmax = torch.stack([b.abs().max() for b in blocks]).clamp(min=1e-12)
-    q = torch.cat([torch.round(127 * b / m) for b, m in zip(blocks, absmax)])
+    q = torch.cat([torch.round(127 * b / m) for b, m in zip(blocks, absmax, strict=True)])
     return q.to(torch.int8).reshape(x.shape), absmax
 
 
@@ -145,7 +149,7 @@ def absmax_dequantize(q: torch.Tensor, absmax: torch.Tensor, blocksize: int | No
     """Undo ``absmax_quantize``: ``x ~= q * absmax / 127`` block by block."""
     flat = q.float().reshape(-1)
     blocks = flat.split(blocksize or flat.numel())
-    return torch.cat([b * m / 127 for b, m in zip(blocks, absmax)]).reshape(q.shape)
+    return torch.cat([b * m / 127 for b, m in zip(blocks, absmax, strict=True)]).reshape(q.shape)
 
 
 def zeropoint_quantize(x: torch.Tensor):
@@ -165,6 +169,8 @@ def zeropoint_quantize(x: torch.Tensor):
 def zeropoint_dequantize(q: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor):
     """Undo ``zeropoint_quantize``: ``x ~= (q - zero) / scale``."""
     return (q.float() - zero) / scale
+
+
 # --8<-- [end:int8]
 
 
@@ -199,15 +205,22 @@ class Quantized4bit:
         """The fp32 absmax of every block (decoded first if double-quantized)."""
         if not self.double_quant:
             return self.absmax
-        return dequantize_blockwise(
-            self.absmax, self.absmax_scale, dynamic_map(), self.nested_blocksize
-        ) + self.offset
+        return (
+            dequantize_blockwise(
+                self.absmax, self.absmax_scale, dynamic_map(), self.nested_blocksize
+            )
+            + self.offset
+        )
 
     def dequantize(self) -> torch.Tensor:
         """Rebuild the tensor: ``level[code] * absmax`` for each block."""
-        return dequantize_blockwise(
-            self.codes(), self.scales(), CODEBOOKS[self.quant_type], self.blocksize
-        ).reshape(self.shape).to(self.dtype)
+        return (
+            dequantize_blockwise(
+                self.codes(), self.scales(), CODEBOOKS[self.quant_type], self.blocksize
+            )
+            .reshape(self.shape)
+            .to(self.dtype)
+        )
 
     def nbytes(self) -> int:
         """Bytes of storage: codes, scales and, with double quantization, the second level."""
@@ -246,6 +259,8 @@ def dequantize_blockwise(codes, absmax, levels, blocksize):
     values = levels[codes.long().reshape(-1)]
     block_of = torch.arange(values.numel()) // blocksize
     return values * absmax[block_of]
+
+
 # --8<-- [end:blockwise]
 
 
@@ -280,6 +295,8 @@ def quantize_4bit(
         )
         q.absmax = codes8.to(torch.uint8)
     return q
+
+
 # --8<-- [end:quantize_4bit]
 
 
@@ -288,7 +305,9 @@ def dequantize_4bit(q: Quantized4bit) -> torch.Tensor:
     return q.dequantize()
 
 
-def bits_per_parameter(blocksize: int = 64, double_quant: bool = False, nested_blocksize: int = 256):
+def bits_per_parameter(
+    blocksize: int = 64, double_quant: bool = False, nested_blocksize: int = 256
+):
     """Bits of scale overhead per weight (add 4 for the code itself).
 
     One fp32 absmax per block: 32 / 64 = 0.5. Double-quantized: 8 / 64 + 32 / (64 * 256), about
