@@ -7,20 +7,14 @@ Run alone: python snippets/peft/ex01_real_models.py
 import torch
 from transformers import AutoModelForCausalLM, LlamaConfig
 
-# Published values from each model's config.json on the Hugging Face hub (Meta, 2024).
-CONFIGS = {
-    "Llama-3.2-1B": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
-                         num_attention_heads=32, tie_word_embeddings=True),
-    "Llama-3.1-8B": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                         num_attention_heads=32, tie_word_embeddings=False),
-    "Llama-3.1-70B": dict(hidden_size=8192, intermediate_size=28672, num_hidden_layers=80,
-                          num_attention_heads=64, tie_word_embeddings=False),
-}  # fmt: skip
+from ftkit.memory import LLAMA_CONFIGS  # published config.json values of Meta's models
+
+CONFIGS = {name: LLAMA_CONFIGS[name] for name in ("Llama-3.2-1B", "Llama-3.1-8B", "Llama-3.1-70B")}
 
 
 def meta_model(name: str):
     """The real architecture with shapes only: the meta device allocates no memory."""
-    config = LlamaConfig(vocab_size=128_256, num_key_value_heads=8, **CONFIGS[name])
+    config = LlamaConfig(**CONFIGS[name])
     with torch.device("meta"):
         return AutoModelForCausalLM.from_config(config)
 

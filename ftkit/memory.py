@@ -1,0 +1,352 @@
+"""How much memory a training step needs: an estimate from the model config, and a measurement.
+
+A training step holds four things at once:
+
+- **weights**: every parameter, in its storage format (fp32 4 bytes, bf16 2, NF4 about 0.52);
+- **gradients**: one per *trainable* parameter;
+- **optimizer states**: AdamW keeps two moments per trainable parameter (8 bytes in fp32, 2 in
+  8-bit), plus an fp32 master copy when the weights themselves are bf16;
+- **activations**: the tensors the forward pass saves for the backward pass, proportional to
+  batch x sequence length.
+
+During the backward pass activations are freed layer by layer while gradients appear, so the
+peak is ``weights + optimizer + max(activations + loss temporaries, gradients)`` rather than the
+sum of all four. The activation count per layer comes from counting what a Hugging Face Llama
+layer saves for backward (``tests/test_memory.py`` checks it against the saved tensors).
+
+``measure_peak`` runs a function under PyTorch's memory profiler on the CPU and returns the
+peak of live tensor bytes by category: the CPU counterpart of
+``torch.cuda.max_memory_allocated``.
+
+References:
+    Rajbhandari et al. 2020, "ZeRO", arXiv:1910.02054, Section 3.1 (16 bytes per parameter
+        for mixed-precision Adam: 2 weights + 2 gradients + 4 master + 4 + 4 moments).
+    Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
+        arXiv:2205.05198, Section 4 (activation memory per layer, recomputation).
+    Chen et al. 2016, "Training Deep Nets with Sublinear Memory Cost", arXiv:1604.06174
+        (gradient checkpointing).
+    Dettmers et al. 2022, "8-bit Optimizers via Block-wise Quantization", arXiv:2110.02861
+        (2 bytes of state per parameter for 8-bit Adam).
+    Dettmers et al. 2023, "QLoRA", arXiv:2305.14314 (NF4 weights, paged optimizers).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ftkit.quant import bits_per_parameter
+
+METHODS = ("full", "lora", "qlora")
+OPTIMIZERS = {  # bytes of optimizer state per trainable parameter
+    "adamw": 8,  # two fp32 moments
+    "adamw_8bit": 2,  # two 8-bit moments (block-wise quantized)
+    "paged_adamw_8bit": 2,  # same on the GPU; pages move to CPU RAM under pressure
+    "sgd": 0,  # plain SGD, no momentum
+}
+PRECISIONS = {  # bytes per weight, per gradient, per activation
+    "fp32": 4,
+    "bf16": 2,  # pure bf16 weights (LoRA/QLoRA bases are stored like this)
+    "mixed": 2,  # bf16 weights and gradients plus an fp32 master copy in the optimizer
+}
+LINEAR_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+GB = 1e9
+
+# Published values from each model's config.json on the Hugging Face hub (Meta, 2023-2024);
+# LLaMA-65B also in Touvron et al. 2023, arXiv:2302.13971, Table 2. Shapes only, no weights.
+LLAMA_CONFIGS = {
+    "Llama-3.2-1B": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
+                         num_attention_heads=32, num_key_value_heads=8, vocab_size=128_256,
+                         tie_word_embeddings=True),
+    "Llama-3.1-8B": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                         num_attention_heads=32, num_key_value_heads=8, vocab_size=128_256,
+                         tie_word_embeddings=False),
+    "Llama-3.1-70B": dict(hidden_size=8192, intermediate_size=28672, num_hidden_layers=80,
+                          num_attention_heads=64, num_key_value_heads=8, vocab_size=128_256,
+                          tie_word_embeddings=False),
+    "LLaMA-65B": dict(hidden_size=8192, intermediate_size=22016, num_hidden_layers=80,
+                      num_attention_heads=64, num_key_value_heads=64, vocab_size=32_000,
+                      tie_word_embeddings=False),
+}  # fmt: skip
+
+
+def llama_config(name: str):
+    """A ``LlamaConfig`` with the published shape of ``name`` (a key of ``LLAMA_CONFIGS``)."""
+    from transformers import LlamaConfig
+
+    if name not in LLAMA_CONFIGS:
+        raise MemoryEstimateError(f"unknown model {name!r}; known: {sorted(LLAMA_CONFIGS)}")
+    return LlamaConfig(**LLAMA_CONFIGS[name])
+
+
+class MemoryEstimateError(ValueError):
+    """The estimator got an unknown method, optimizer or precision, or a config it cannot read."""
+
+
+@dataclass
+class ModelShape:
+    """The numbers of a Llama-style config that decide memory."""
+
+    hidden: int
+    intermediate: int
+    layers: int
+    heads: int
+    kv_heads: int
+    vocab: int
+    tied: bool
+
+    @classmethod
+    def from_config(cls, config) -> ModelShape:
+        try:
+            heads = config.num_attention_heads
+            return cls(
+                hidden=config.hidden_size,
+                intermediate=config.intermediate_size,
+                layers=config.num_hidden_layers,
+                heads=heads,
+                kv_heads=getattr(config, "num_key_value_heads", None) or heads,
+                vocab=config.vocab_size,
+                tied=bool(getattr(config, "tie_word_embeddings", False)),
+            )
+        except AttributeError as err:
+            raise MemoryEstimateError(f"not a Llama-style config: {err}") from None
+
+    @property
+    def kv_dim(self) -> int:
+        return self.hidden // self.heads * self.kv_heads
+
+    def linear_shapes(self) -> dict[str, tuple[int, int]]:
+        """(in, out) of the seven linear layers of one decoder layer."""
+        h, i, kv = self.hidden, self.intermediate, self.kv_dim
+        return {
+            "q_proj": (h, h), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (h, h),
+            "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h),
+        }  # fmt: skip
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Parameters by kind: the linear layers of the decoder, embeddings and head, norms."""
+        linear = self.layers * sum(a * b for a, b in self.linear_shapes().values())
+        embed = self.vocab * self.hidden * (1 if self.tied else 2)
+        norms = (2 * self.layers + 1) * self.hidden
+        return {"linear": linear, "embeddings": embed, "norms": norms}
+
+    def lora_parameters(self, r: int, targets=LINEAR_NAMES) -> int:
+        """r * (in + out) for every targeted linear layer of every decoder layer."""
+        shapes = self.linear_shapes()
+        return self.layers * sum(r * sum(shapes[name]) for name in targets)
+
+
+@dataclass
+class MemoryEstimate:
+    """Bytes of each part of a training step, and the peak they add up to."""
+
+    method: str
+    weights: float
+    gradients: float
+    optimizer: float
+    activations: float
+    loss_temporaries: float
+    recompute: float  # one layer's activations, rebuilt during backward (checkpointing only)
+    logits: float  # the fp32 log-softmax saved for the loss (part of activations)
+    trainable: int
+    total_parameters: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def peak(self) -> float:
+        """weights + optimizer + the largest of three moments of the backward pass.
+
+        At its start: all saved activations plus the loss temporaries. With checkpointing, in
+        the middle: the saved layer inputs (the logits are gone) plus one recomputed layer.
+        At its end: all gradients (plus that recomputed layer).
+        """
+        live = max(
+            self.activations + self.loss_temporaries,
+            self.activations - self.logits + self.recompute,
+            self.gradients + self.recompute,
+        )
+        return self.weights + self.optimizer + live
+
+    def fits(self, gigabytes: float) -> bool:
+        """Whether the peak fits a card of this many GB (1 GB = 1e9 bytes)."""
+        return self.peak <= gigabytes * GB
+
+    def summary(self) -> str:
+        parts = ["weights", "gradients", "optimizer", "activations", "recompute"]
+        cells = ", ".join(f"{p} {getattr(self, p) / GB:.2f}" for p in parts)
+        return f"{self.method}: peak {self.peak / GB:.2f} GB ({cells})"
+
+
+# --8<-- [start:activations]
+def activation_elements_per_token(shape: ModelShape, method: str, r: int = 16, n_targets=7):
+    """Elements saved for backward per token, per decoder layer and for the head.
+
+    Counted on Hugging Face's Llama layer (SDPA attention, so no seq x seq matrix):
+    full fine-tuning saves 8h (norm inputs and outputs, q, attention output and the inputs of
+    the projections) + 2 kv (k and v) + 4i (gate, its SiLU, up, their product) + one
+    log-sum-exp per head. With frozen norms (LoRA, QLoRA) the two norm outputs kept for their
+    weight gradients go (-2h), and each LoRA layer saves its r-wide A output (+r).
+    """
+    h, i, kv, a = shape.hidden, shape.intermediate, shape.kv_dim, shape.heads
+    if method == "full":
+        return 8 * h + 2 * kv + 4 * i + a, 3 * h
+    return 6 * h + 2 * kv + 4 * i + a + r * n_targets, 0
+
+
+# --8<-- [end:activations]
+
+
+def estimate(
+    config,
+    method: str = "full",
+    *,
+    batch_size: int = 1,
+    seq_len: int = 512,
+    precision: str = "mixed",
+    optimizer: str = "adamw",
+    gradient_checkpointing: bool = False,
+    lora_r: int = 16,
+    lora_targets=LINEAR_NAMES,
+) -> MemoryEstimate:
+    """Estimate the peak memory of one training step of a Llama-style model.
+
+    Args:
+        config: a transformers config (``LlamaConfig`` or one with the same fields).
+        method: "full" (every weight trains), "lora" (frozen base in ``precision``, fp32
+            adapters) or "qlora" (linear layers of the base in NF4 with double quantization,
+            the rest in ``precision``, fp32 adapters).
+        precision: "fp32", "bf16" or "mixed" (bf16 with an fp32 master copy; full only).
+        optimizer: one of ``OPTIMIZERS``. Paged optimizers need the same GPU memory in the
+            steady state; paging only absorbs spikes.
+        gradient_checkpointing: keep only each layer's input and recompute the rest during the
+            backward pass (one layer's activations at a time).
+    """
+    if method not in METHODS:
+        raise MemoryEstimateError(f"unknown method {method!r}; use one of {METHODS}")
+    if optimizer not in OPTIMIZERS:
+        raise MemoryEstimateError(
+            f"unknown optimizer {optimizer!r}; use one of {sorted(OPTIMIZERS)}"
+        )
+    if precision not in PRECISIONS:
+        raise MemoryEstimateError(
+            f"unknown precision {precision!r}; use one of {sorted(PRECISIONS)}"
+        )
+    unknown = set(lora_targets) - set(LINEAR_NAMES)
+    if unknown:
+        raise MemoryEstimateError(
+            f"unknown LoRA targets {sorted(unknown)}; use names from {LINEAR_NAMES}"
+        )
+    shape = ModelShape.from_config(config)
+    counts = shape.parameter_counts()
+    n_params = sum(counts.values())
+    width = PRECISIONS[precision]
+    notes = []
+
+    if method == "full":
+        trainable = n_params
+        weights = n_params * width
+        grads = trainable * width
+        master = 4 if precision == "mixed" else 0
+        optim = trainable * (OPTIMIZERS[optimizer] + master)
+    else:
+        trainable = shape.lora_parameters(lora_r, lora_targets)
+        if method == "lora":
+            weights = n_params * width
+        else:  # NF4 code (4 bits) plus double-quantized scales, for the linear layers only
+            nf4_bytes = (4 + bits_per_parameter(64, double_quant=True)) / 8
+            weights = counts["linear"] * nf4_bytes + (n_params - counts["linear"]) * width
+        weights += trainable * 4  # adapters in fp32, as peft keeps them
+        grads = trainable * 4
+        optim = trainable * OPTIMIZERS[optimizer]
+        if precision == "mixed":
+            notes.append("frozen base: 'mixed' means bf16 weights, no master copy needed")
+
+    tokens = batch_size * seq_len
+    act_width = 4 if precision == "fp32" else 2
+    per_layer, head = activation_elements_per_token(shape, method, lora_r, len(lora_targets))
+    per_layer_bytes = per_layer * act_width
+    if act_width == 2 and method == "full":  # RMSNorm computes in fp32: 2 norms per layer
+        per_layer_bytes += 2 * shape.hidden * 2
+    elif act_width == 2:  # fp32 adapters on a 16-bit base save an fp32 copy of their input
+        per_layer_bytes += 4 * sum(shape.linear_shapes()[name][0] for name in lora_targets)
+    if gradient_checkpointing:  # only each layer's input is kept; one layer is rebuilt at a time
+        layer_acts = tokens * shape.layers * shape.hidden * act_width
+        # plus the gradients of the two i-wide MLP tensors while that layer back-propagates
+        recompute = tokens * (per_layer_bytes + 2 * shape.intermediate * act_width)
+    else:
+        layer_acts = tokens * shape.layers * per_layer_bytes
+        recompute = 0
+    # The logits are upcast to fp32 for the loss and their log-softmax is saved; the backward
+    # pass briefly holds two more vocab-wide fp32 tensors (the logits' gradient and a copy).
+    logits = tokens * shape.vocab * 4
+    activations = layer_acts + tokens * head * act_width + logits
+    loss_temp = 2 * logits
+    return MemoryEstimate(
+        method=method, weights=weights, gradients=grads, optimizer=optim,
+        activations=activations, loss_temporaries=loss_temp, recompute=recompute,
+        logits=logits, trainable=trainable, total_parameters=n_params, notes=notes,
+    )  # fmt: skip
+
+
+# --8<-- [start:measure]
+CATEGORIES = ("parameter", "optimizer", "input", "temporary", "activation", "gradient",
+              "autograd", "unknown")  # fmt: skip
+
+
+@dataclass
+class MeasuredPeak:
+    """The peak of live tensor bytes during a function, and how it splits by category."""
+
+    peak: int
+    by_category: dict[str, int]
+
+
+def measure_peak(fn) -> MeasuredPeak:
+    """Run ``fn()`` under PyTorch's memory profiler and return the peak of live CPU tensors.
+
+    The profiler sees every allocation and free and labels each tensor (parameter, gradient,
+    optimizer state, activation...). Only tensors created inside ``fn`` count, so build the
+    model inside it. Slower than a plain run (it records every op with its stack).
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(
+        activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True, with_stack=True
+    ) as prof:
+        fn()
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        # Deprecated for CUDA in favour of memory snapshots, which do not exist for the CPU.
+        warnings.simplefilter("ignore", FutureWarning)
+        path = Path(folder) / "timeline.json"
+        prof.export_memory_timeline(str(path), device="cpu")
+        _times, sizes = json.loads(path.read_text())
+    totals = [sum(row) for row in sizes]
+    at_peak = sizes[max(range(len(totals)), key=totals.__getitem__)]
+    # Column 0 is a spare; then one column per category in the profiler's order.
+    by_category = dict(zip(CATEGORIES, at_peak[1:], strict=True))
+    return MeasuredPeak(max(totals), by_category)
+
+
+def activation_bytes_saved(model: torch.nn.Module, input_ids: torch.Tensor) -> int:
+    """Bytes of the tensors autograd saves for backward in one forward pass (each storage
+    once, the model's own weights excluded): the activations, counted exactly."""
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in weights:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        model(input_ids=input_ids, labels=input_ids)
+    return sum(saved.values())
+
+
+# --8<-- [end:measure]
