@@ -293,7 +293,6 @@ def estimate(
     )  # fmt: skip
 
 
-# --8<-- [start:measure]
 CATEGORIES = ("parameter", "optimizer", "input", "temporary", "activation", "gradient",
               "autograd", "unknown")  # fmt: skip
 
@@ -306,6 +305,7 @@ class MeasuredPeak:
     by_category: dict[str, int]
 
 
+# --8<-- [start:measure]
 def measure_peak(fn) -> MeasuredPeak:
     """Run ``fn()`` under PyTorch's memory profiler and return the peak of live CPU tensors.
 

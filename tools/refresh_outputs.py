@@ -41,7 +41,9 @@ def refresh(page: str) -> int:
             if block.expected_output is not None:  # the page shows this block's output
                 outputs[block.line] = printed
     changed = 0
-    for code_line, printed in outputs.items():
+    # Bottom-up, so that a block whose output grows or shrinks does not shift the lines of
+    # the blocks still to be rewritten.
+    for code_line, printed in sorted(outputs.items(), reverse=True):
         # the expected-output marker that follows this block, then its fence
         marker = next(
             (i for i in range(code_line, len(lines)) if EXPECTED_OUTPUT_RE.match(lines[i])), None
