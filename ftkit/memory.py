@@ -35,12 +35,12 @@ from __future__ import annotations
 import json
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ftkit.quant import bits_per_parameter
+from ftkit.quant import scale_bits_per_weight
 
 METHODS = ("full", "lora", "qlora")
 OPTIMIZERS = {  # bytes of optimizer state per trainable parameter
@@ -155,7 +155,6 @@ class MemoryEstimate:
     logits: float  # the fp32 log-softmax saved for the loss (part of activations)
     trainable: int
     total_parameters: int
-    notes: list[str] = field(default_factory=list)
 
     @property
     def peak(self) -> float:
@@ -245,7 +244,6 @@ def estimate(
     counts = shape.parameter_counts()
     n_params = sum(counts.values())
     width = PRECISIONS[precision]
-    notes = []
 
     if method == "full":
         trainable = n_params
@@ -258,13 +256,11 @@ def estimate(
         if method == "lora":
             weights = n_params * width
         else:  # NF4 code (4 bits) plus double-quantized scales, for the linear layers only
-            nf4_bytes = (4 + bits_per_parameter(64, double_quant=True)) / 8
+            nf4_bytes = (4 + scale_bits_per_weight(64, double_quant=True)) / 8
             weights = counts["linear"] * nf4_bytes + (n_params - counts["linear"]) * width
         weights += trainable * 4  # adapters in fp32, as peft keeps them
         grads = trainable * 4
         optim = trainable * OPTIMIZERS[optimizer]
-        if precision == "mixed":
-            notes.append("frozen base: 'mixed' means bf16 weights, no master copy needed")
 
     tokens = batch_size * seq_len
     act_width = 4 if precision == "fp32" else 2
@@ -289,7 +285,7 @@ def estimate(
     return MemoryEstimate(
         method=method, weights=weights, gradients=grads, optimizer=optim,
         activations=activations, loss_temporaries=loss_temp, recompute=recompute,
-        logits=logits, trainable=trainable, total_parameters=n_params, notes=notes,
+        logits=logits, trainable=trainable, total_parameters=n_params,
     )  # fmt: skip
 
 

@@ -239,16 +239,13 @@ def quantize_blockwise(x: torch.Tensor, levels: torch.Tensor, blocksize: int):
     """
     flat = x.float().reshape(-1)
     n_full = flat.numel() // blocksize * blocksize
-    parts = [flat[:n_full].reshape(-1, blocksize)]  # full blocks, one per row
-    absmax = parts[0].abs().amax(dim=1)
-    if n_full < flat.numel():  # the documented rule for the rest: one shorter last block
-        rest = flat[n_full:]
+    full, rest = flat[:n_full].reshape(-1, blocksize), flat[n_full:]  # one block per row
+    absmax = full.abs().amax(dim=1)
+    if rest.numel():  # the documented rule for the rest: one shorter last block
         absmax = torch.cat([absmax, rest.abs().max().reshape(1)])
-    scale = absmax.clamp(min=1e-38)
-    normed = torch.cat([
-        (parts[0] / scale[: parts[0].shape[0], None]).reshape(-1),
-        flat[n_full:] / scale[-1],
-    ]).clamp(-1, 1)  # fmt: skip
+    scale = absmax.clamp(min=1e-38)  # an all-zero block stays zero instead of 0/0
+    normed = torch.cat([(full / scale[: len(full), None]).reshape(-1), rest / scale[-1]])
+    normed = normed.clamp(-1, 1)
     midpoints = (levels[1:] + levels[:-1]) / 2
     codes = torch.bucketize(normed, midpoints)  # index of the nearest level
     return codes, absmax
@@ -282,6 +279,8 @@ def quantize_4bit(
     if quant_type not in CODEBOOKS:
         raise QuantError(f"unknown 4-bit format {quant_type!r}; use one of {sorted(CODEBOOKS)}")
     _check_input(x, blocksize)
+    if double_quant and nested_blocksize not in BLOCKSIZES:
+        raise QuantError(f"nested_blocksize must be one of {BLOCKSIZES}, got {nested_blocksize!r}")
     codes, absmax = quantize_blockwise(x, CODEBOOKS[quant_type], blocksize)
     if codes.numel() % 2:  # two codes per byte: pad one code, dropped again in codes()
         codes = torch.cat([codes, codes.new_zeros(1)])
@@ -305,7 +304,7 @@ def dequantize_4bit(q: Quantized4bit) -> torch.Tensor:
     return q.dequantize()
 
 
-def bits_per_parameter(
+def scale_bits_per_weight(
     blocksize: int = 64, double_quant: bool = False, nested_blocksize: int = 256
 ):
     """Bits of scale overhead per weight (add 4 for the code itself).

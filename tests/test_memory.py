@@ -14,6 +14,15 @@ SMALL = LlamaConfig(hidden_size=256, intermediate_size=688, num_hidden_layers=2,
                     num_attention_heads=4, num_key_value_heads=2, vocab_size=512)  # fmt: skip
 
 
+def small_model(method: str):
+    """The small Llama in training mode, with peft's LoRA r=16 on all linear layers for "lora"."""
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(SMALL)
+    if method == "lora":
+        model = get_peft_model(model, LoraConfig(r=16, target_modules="all-linear"))
+    return model.train()
+
+
 @pytest.mark.parametrize("name", sorted(memory.LLAMA_CONFIGS))
 def test_parameter_count_equals_the_real_architecture(name):
     config = memory.llama_config(name)
@@ -43,12 +52,9 @@ def test_measure_peak_sees_frees():
 
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_activation_formula_matches_saved_tensors(method):
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(SMALL)
-    if method == "lora":
-        model = get_peft_model(model, LoraConfig(r=16, target_modules="all-linear"))
+    model = small_model(method)
     ids = torch.randint(0, SMALL.vocab_size, (2, 64))
-    counted = memory.activation_bytes_saved(model.train(), ids)
+    counted = memory.activation_bytes_saved(model, ids)
     estimated = memory.estimate(SMALL, method, batch_size=2, seq_len=64, precision="fp32")
     # Left out on purpose: rotary cos/sin, ids and a few scalars (under 1%).
     assert estimated.activations == pytest.approx(counted, rel=0.01)
@@ -56,11 +62,7 @@ def test_activation_formula_matches_saved_tensors(method):
 
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_estimate_matches_measured_peak(method):
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(SMALL)
-    if method == "lora":
-        model = get_peft_model(model, LoraConfig(r=16, target_modules="all-linear"))
-    model.train()
+    model = small_model(method)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     ids = torch.randint(0, SMALL.vocab_size, (2, 128))
 

@@ -92,8 +92,8 @@ def test_double_quantization_loses_little_and_saves_bits():
     # 4 bits per weight plus the scales; the byte counts agree with the bit accounting.
     assert single.nbytes() == n // 2 + 4 * n // 64
     assert double.nbytes() == n // 2 + n // 64 + 4 * n // (64 * 256) + 4
-    assert quant.bits_per_parameter(64) == 0.5
-    assert quant.bits_per_parameter(64, double_quant=True) == pytest.approx(0.127, abs=5e-4)
+    assert quant.scale_bits_per_weight(64) == 0.5
+    assert quant.scale_bits_per_weight(64, double_quant=True) == pytest.approx(0.127, abs=5e-4)
 
 
 def test_nf4_beats_fp4_and_int4_grid_on_normal_weights():
@@ -163,3 +163,11 @@ def test_bad_format_and_blocksize_are_refused():
         quant.quantize_4bit(x, "int4")
     with pytest.raises(quant.QuantError, match="blocksize must be one of"):
         quant.quantize_4bit(x, blocksize=100)
+    with pytest.raises(quant.QuantError, match="nested_blocksize must be one of"):
+        quant.quantize_4bit(x, double_quant=True, nested_blocksize=3)
+
+
+def test_an_all_zero_block_stays_zero():
+    x = torch.cat([torch.zeros(64), torch.randn(64)])
+    restored = quant.quantize_4bit(x, double_quant=True).dequantize()
+    assert torch.equal(restored[:64], torch.zeros(64))

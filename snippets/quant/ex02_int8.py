@@ -10,7 +10,7 @@ from ftkit.quant import absmax_dequantize, absmax_quantize, zeropoint_dequantize
 
 x = torch.tensor([0.5, -1.2, 0.03, 2.4, -0.7])
 q, absmax = absmax_quantize(x)
-print("absmax  ", absmax.tolist(), "-> scale", round(127 / absmax.item(), 3))
+print("absmax  ", round(absmax.item(), 4), "-> scale", round(127 / absmax.item(), 3))
 print("codes   ", q.tolist())
 print("restored", [round(v, 4) for v in absmax_dequantize(q, absmax).tolist()])
 

@@ -42,12 +42,12 @@ for name, restored in [("nf4", ours.dequantize()), ("fp4", fp4), ("int4", int4)]
 # --8<-- [end:quantize]
 
 # --8<-- [start:double]
-from ftkit.quant import bits_per_parameter
+from ftkit.quant import scale_bits_per_weight
 
-print("scale bits per weight, fp32 absmax per 64:  ", bits_per_parameter(64))
-print("scale bits per weight, double-quantized:    ", round(bits_per_parameter(64, True), 4))
+print("scale bits per weight, fp32 absmax per 64:  ", scale_bits_per_weight(64))
+print("scale bits per weight, double-quantized:    ", round(scale_bits_per_weight(64, True), 4))
 n = 8_030_261_248  # Llama-3.1-8B's parameters (counted in the PEFT chapter)
-saved = n * (bits_per_parameter(64) - bits_per_parameter(64, True)) / 8 / 1e9
+saved = n * (scale_bits_per_weight(64) - scale_bits_per_weight(64, True)) / 8 / 1e9
 print(f"saved on an 8B model: {saved:.2f} GB")
 
 big = quantize_4bit(weight.repeat(64, 64), double_quant=True)  # 4096 x 8192: many blocks

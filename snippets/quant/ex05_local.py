@@ -78,6 +78,9 @@ def size_mb(model) -> float:
         return sum(f.stat().st_size for f in Path(folder).glob("*.safetensors")) / 1e6
 
 
+words = fp32.embeddings.word_embeddings.weight
+print(f"{fp32.num_parameters():,} parameters; word embeddings {tuple(words.shape)}: "
+      f"{words.numel() * 4 / 1e6:.1f} MB in fp32")  # fmt: skip
 reference = embed(fp32)
 neighbours = (reference @ reference.T).fill_diagonal_(-1).argmax(1)
 print(f"{'model':<6} {'size MB':>8} {'cosine to fp32':>15} {'same neighbour':>15}")
