@@ -5,6 +5,10 @@
   what the PEFT and LoRA chapters need: a task where "it learned" is measured in seconds.
 - ``chat_batch(tokenizer, chats)``: tokenizes chats with the chat template and puts the loss on
   the assistant's tokens only (every other label is -100, which cross-entropy ignores).
+- ``validate_file(path)``: checks a JSONL or Parquet data set in one of the shapes TRL's
+  SFTTrainer accepts (``messages``, ``prompt``/``completion``, ``text``) and reports every bad
+  row with its line and field, keeping every good row, so that a bad row fails here, named,
+  and not deep inside a trainer.
 
 References:
     Assistant-only loss: transformers chat templating docs (``return_assistant_tokens_mask`` and
@@ -13,6 +17,10 @@ References:
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -84,3 +92,221 @@ def chat_batch(tokenizer, chats: list[list[dict[str, str]]]) -> dict[str, torch.
         "attention_mask": encoded["attention_mask"],
         "labels": labels,
     }
+
+
+# --------------------------------------------------------------------------- validation
+
+ROLES = ("system", "user", "assistant")
+SHAPES = {  # the columns of each data set shape SFTTrainer accepts
+    "messages": ("messages",),
+    "prompt-completion": ("prompt", "completion"),
+    "text": ("text",),
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row: where (line of the file, field inside the row) and what."""
+
+    line: int  # 1-based: the line of a JSONL file, the row of a Parquet file
+    field: str  # e.g. "messages[2].role"; "(row)" for the row as a whole
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+class DataError(ValueError):
+    """A data set has bad rows; ``errors`` lists every one of them."""
+
+    def __init__(self, path, errors: list[RowError], total: int):
+        self.errors = errors
+        shown = "\n  ".join(str(e) for e in errors[:10])
+        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        super().__init__(f"{path}: {len(errors)} problem(s) in {total} rows:\n  {shown}{more}")
+
+
+@dataclass
+class Validation:
+    """The outcome of ``validate_file``: the good rows in file order, and every error."""
+
+    path: str
+    shape: str | None  # one of SHAPES, decided by the first row that has one
+    rows: list[dict] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # the file line of each good row
+    errors: list[RowError] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        """Raise ``DataError`` listing the bad rows, if there are any."""
+        if self.errors:
+            raise DataError(self.path, self.errors, self.total)
+
+    def summary(self) -> str:
+        bad = len({e.line for e in self.errors})
+        return f"{self.path}: {self.total} rows, {len(self.rows)} good, {bad} bad ({self.shape})"
+
+
+def _check_messages(
+    messages, where: str, first=("system", "user"), last: str | None = "assistant"
+) -> list[tuple]:
+    """Problems of one list of chat messages, as (field, message) pairs.
+
+    Rules: a non-empty list of {"role", "content"} objects; roles from ROLES; content a
+    non-empty string; a role from ``first`` first (by default an optional system message, then
+    the user), then user and assistant taking turns; and ``last`` last (for a training chat the
+    assistant, or nothing is learned).
+    """
+    if not isinstance(messages, list) or not messages:
+        return [(where, f"expected a non-empty list of messages, got {_short(messages)}")]
+    problems, previous = [], None
+    for i, message in enumerate(messages):
+        at = f"{where}[{i}]"
+        if not isinstance(message, dict):
+            problems.append(
+                (at, f"expected an object with role and content, got {_short(message)}")
+            )
+            continue
+        role, content = message.get("role"), message.get("content")
+        if "role" not in message:
+            problems.append((f"{at}.role", "missing"))
+        elif role not in ROLES:
+            problems.append((f"{at}.role", f"unknown role {_short(role)}; use one of {ROLES}"))
+        if "content" not in message:
+            problems.append((f"{at}.content", "missing"))
+        elif not isinstance(content, str):
+            problems.append((f"{at}.content", f"expected a string, got {type(content).__name__}"))
+        elif not content.strip():
+            problems.append((f"{at}.content", "empty"))
+        if role in ROLES:
+            expected = first if previous is None else _NEXT_ROLES[previous]
+            if role not in expected:
+                problems.append(
+                    (f"{at}.role", f"{role!r} out of turn: expected {' or '.join(expected)}")
+                )
+            previous = role
+    if last and previous in ROLES and previous != last:
+        problems.append((where, f"the last message is {previous!r}; it must be {last!r}"))
+    return problems
+
+
+_NEXT_ROLES = {"system": ("user",), "user": ("assistant",), "assistant": ("user",)}
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_text(value, where: str) -> list[tuple]:
+    if not isinstance(value, str):
+        return [(where, f"expected a string, got {type(value).__name__}")]
+    return [] if value.strip() else [(where, "empty")]
+
+
+def _row_shape(row: dict) -> str | None:
+    for shape, columns in SHAPES.items():
+        if all(c in row for c in columns):
+            return shape
+    return None
+
+
+def _check_row(row, shape: str | None) -> tuple[str | None, list[tuple]]:
+    """The row's own shape and its problems."""
+    if not isinstance(row, dict):
+        return shape, [("(row)", f"expected a JSON object, got {type(row).__name__}")]
+    own = _row_shape(row)
+    if own is None:
+        wanted = "; ".join("+".join(c) for c in SHAPES.values())
+        return shape, [("(row)", f"no known columns in {sorted(row)}; expected {wanted}")]
+    if shape is not None and own != shape:
+        return shape, [("(row)", f"a {own!r} row in a {shape!r} data set")]
+    if own == "messages":
+        return own, _check_messages(row["messages"], "messages")
+    if own == "text":
+        return own, _check_text(row["text"], "text")
+    problems = []  # prompt-completion: plain strings, or message lists (conversational)
+    if isinstance(row["prompt"], list):
+        problems += _check_messages(row["prompt"], "prompt", last="user")
+    else:
+        problems += _check_text(row["prompt"], "prompt")
+    if isinstance(row["completion"], list):  # the reply to the prompt: the assistant's turn
+        problems += _check_messages(row["completion"], "completion", first=("assistant",))
+    else:
+        problems += _check_text(row["completion"], "completion")
+    return own, problems
+
+
+def _token_count(tokenizer, row: dict, shape: str) -> int:
+    """Tokens of the whole example, as the trainer will see it (chat template applied)."""
+    if shape == "messages" or isinstance(row.get("prompt"), list):
+        chat = row["messages"] if shape == "messages" else row["prompt"] + row["completion"]
+        return len(tokenizer.apply_chat_template(chat, return_dict=True)["input_ids"])
+    text = row["text"] if shape == "text" else row["prompt"] + row["completion"]
+    return len(tokenizer(text)["input_ids"])
+
+
+def _read(path: Path):
+    """(line, row) pairs; a line that is not JSON becomes (line, RowError)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq  # installed with datasets
+
+        for i, row in enumerate(pq.read_table(path).to_pylist(), start=1):
+            yield i, row
+        return
+    with path.open(encoding="utf-8") as handle:
+        for i, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue  # blank lines (a trailing newline, say) are not rows
+            try:
+                yield i, json.loads(text)
+            except json.JSONDecodeError as err:
+                yield i, RowError(i, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
+
+
+def validate_file(path, tokenizer=None, max_length: int | None = None) -> Validation:
+    """Check every row of a JSONL (``.jsonl``/``.json``) or ``.parquet`` data set.
+
+    Args:
+        path: the file.
+        tokenizer: with ``max_length``, rows longer than ``max_length`` tokens are errors
+            (a trainer would cut them silently, often losing the answer at the end).
+        max_length: the token limit, e.g. ``SFTConfig.max_length``.
+
+    Returns:
+        A ``Validation``: ``rows`` holds every good row (none is dropped for another row's
+        fault), ``errors`` every problem with its line and field. Call ``raise_for_errors()``
+        to stop on any.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: a suffix other than .jsonl/.json/.parquet.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no data set file at {path}")
+    if path.suffix not in (".jsonl", ".json", ".parquet"):
+        raise ValueError(f"{path}: expected a .jsonl, .json (one object per line) or .parquet file")
+    if (tokenizer is None) != (max_length is None):
+        raise ValueError("pass tokenizer and max_length together to check lengths")
+    result = Validation(str(path), shape=None)
+    for line, row in _read(path):
+        result.total += 1
+        if isinstance(row, RowError):
+            result.errors.append(row)
+            continue
+        shape, problems = _check_row(row, result.shape)
+        result.shape = result.shape or shape
+        if not problems and tokenizer is not None:
+            n = _token_count(tokenizer, row, shape)
+            if n > max_length:
+                problems.append(("(row)", f"{n} tokens, over the limit of {max_length}"))
+        if problems:
+            result.errors += [RowError(line, f, m) for f, m in problems]
+        else:
+            result.rows.append(row)
+            result.lines.append(line)
+    return result
