@@ -5,6 +5,9 @@
   what the PEFT and LoRA chapters need: a task where "it learned" is measured in seconds.
 - ``chat_batch(tokenizer, chats)``: tokenizes chats with the chat template and puts the loss on
   the assistant's tokens only (every other label is -100, which cross-entropy ignores).
+- ``reasoning_task(n_train, n_test, steps, seed)``: multi-step arithmetic with the working
+  inside ``<think>...</think>`` and a checkable final answer, split into disjoint train and
+  test questions; ``score(reply, answer)`` checks format and correctness of a generated reply.
 - ``validate_file(path)``: checks a JSONL or Parquet data set in one of the shapes TRL's
   SFTTrainer accepts (``messages``, ``prompt``/``completion``, ``text``) and reports every bad
   row with its line and field, keeping every good row, so that a bad row fails here, named,
@@ -19,6 +22,8 @@ References:
 from __future__ import annotations
 
 import json
+import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -310,3 +315,71 @@ def validate_file(path, tokenizer=None, max_length: int | None = None) -> Valida
             result.rows.append(row)
             result.lines.append(line)
     return result
+
+
+# --------------------------------------------------------------------------- a reasoning task
+
+THINK_RE = re.compile(r"\s*<think>(?P<thought>.+?)</think>\s*(?P<answer>\S+)\s*", re.DOTALL)
+
+
+def _arithmetic_chain(rng: random.Random, steps: int) -> tuple[str, str, str]:
+    """One question, its worked steps and its answer: start at 1..9, then add or take 1..9."""
+    value = rng.randint(1, 9)
+    question, work = f"Start at {value}", []
+    for _ in range(steps):
+        if value > 1 and rng.random() < 0.5:  # results stay positive
+            d = rng.randint(1, min(9, value - 1))
+            question += f", take {d}"
+            work.append(f"{value} - {d} = {value - d}.")
+            value -= d
+        else:
+            d = rng.randint(1, 9)
+            question += f", add {d}"
+            work.append(f"{value} + {d} = {value + d}.")
+            value += d
+    return question + ".", " ".join(work), str(value)
+
+
+def reasoning_task(n_train: int = 1000, n_test: int = 100, steps: int = 2, seed: int = 0):
+    """A reasoning task a tiny model can learn on a CPU, with a checkable answer.
+
+    Each row is a chat in the ``messages`` shape plus its ``answer``::
+
+        user:      "Start at 7, add 7, take 9."
+        assistant: "<think>7 + 7 = 14. 14 - 9 = 5.</think>5"
+
+    The reasoning is written out inside ``<think>...</think>``, as R1-style reasoning data is,
+    and the final answer follows it, so ``score`` can check both the format and the result.
+
+    Returns:
+        ``(train, test)``: lists of ``{"messages": [...], "answer": "5"}``. No test question
+        appears in train; the same seed gives the same rows.
+
+    Raises:
+        ValueError: fewer distinct questions exist than ``n_train + n_test`` asks for.
+    """
+    if steps < 1 or n_train < 0 or n_test < 0:
+        raise ValueError("reasoning_task: steps must be >= 1 and sizes >= 0")
+    rng, rows, seen = random.Random(seed), [], set()
+    for _ in range(50 * (n_train + n_test)):
+        if len(rows) == n_train + n_test:
+            break
+        question, work, answer = _arithmetic_chain(rng, steps)
+        if question in seen:
+            continue
+        seen.add(question)
+        reply = f"<think>{work}</think>{answer}"
+        chat = [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
+        rows.append({"messages": chat, "answer": answer})
+    if len(rows) < n_train + n_test:
+        raise ValueError(
+            f"reasoning_task: only {len(rows)} distinct {steps}-step questions found, "
+            f"{n_train + n_test} asked for; use more steps or fewer rows"
+        )
+    return rows[:n_train], rows[n_train:]
+
+
+def score(reply: str, answer: str) -> dict[str, bool]:
+    """Check a generated reply: ``format`` (thinking, then an answer), ``correct`` (its value)."""
+    match = THINK_RE.fullmatch(reply)
+    return {"format": match is not None, "correct": bool(match and match["answer"] == answer)}

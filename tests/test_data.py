@@ -4,11 +4,12 @@ validate_file names every bad row of a data set file while keeping every good on
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from transformers import AutoTokenizer
 
-from ftkit.data import DataError, chat_batch, faq, validate_file
+from ftkit.data import DataError, chat_batch, faq, reasoning_task, score, validate_file
 from ftkit.tiny import tiny_llama
 
 
@@ -191,3 +192,46 @@ def test_missing_file_and_wrong_suffix(tmp_path):
     csv.write_text("a,b\n")
     with pytest.raises(ValueError, match="expected a .jsonl"):
         validate_file(csv)
+
+
+# ------------------------------------------------------------------ reasoning_task
+
+
+def test_reasoning_task_is_seeded_split_and_correct(tmp_path):
+    train, test = reasoning_task(n_train=300, n_test=50, steps=3, seed=1)
+    assert (train, test) == reasoning_task(n_train=300, n_test=50, steps=3, seed=1)
+    assert reasoning_task(300, 50, 3, seed=2)[0] != train
+    questions = [r["messages"][0]["content"] for r in train]
+    assert len(set(questions)) == 300
+    assert not set(questions) & {r["messages"][0]["content"] for r in test}
+    for row in train + test:  # the answer is what the question's steps compute
+        value, *ops = re.findall(r"(add|take)? ?(\d+)", row["messages"][0]["content"])
+        total = int(value[1])
+        for op, d in ops:
+            total += int(d) if op == "add" else -int(d)
+        assert row["answer"] == str(total) and total >= 1
+        reply = row["messages"][1]["content"]
+        assert reply.count(" = ") == 3 and score(reply, row["answer"])["correct"]
+    path = write_jsonl(tmp_path, train + test)
+    assert validate_file(path).ok  # the rows are valid training chats (answer is extra)
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ("<think>2 + 3 = 5.</think>5", (True, True)),
+        ("<think>2 + 3 = 5.</think> 5\n", (True, True)),
+        ("<think>2 + 3 = 6.</think>6", (True, False)),
+        ("5", (False, False)),
+        ("<think></think>5", (False, False)),
+        ("<think>2 + 3 = 5.</think>5 because", (False, False)),
+    ],
+)
+def test_score_checks_format_and_answer(reply, expected):
+    result = score(reply, "5")
+    assert (result["format"], result["correct"]) == expected
+
+
+def test_reasoning_task_refuses_impossible_sizes():
+    with pytest.raises(ValueError, match="only 117 distinct 1-step questions"):
+        reasoning_task(n_train=3000, n_test=100, steps=1)
