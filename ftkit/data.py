@@ -109,6 +109,49 @@ SHAPES = {  # the columns of each data set shape SFTTrainer accepts
 }
 
 
+_MESSAGE = {
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {
+        "role": {"enum": list(ROLES)},
+        "content": {"type": "string", "minLength": 1},
+    },
+}
+_MESSAGES = {"type": "array", "minItems": 1, "items": _MESSAGE}
+_TEXT = {"type": "string", "minLength": 1}
+
+# The row format as JSON Schema (draft 2020-12), for other tools and for readers. It cannot say
+# everything validate_file checks: turn order, the assistant last, the token limit.
+JSON_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "A row of a fine-tuning data set (one line of a JSONL file)",
+    "oneOf": [
+        {"type": "object", "required": ["messages"], "properties": {"messages": _MESSAGES}},
+        {
+            "type": "object",
+            "required": ["prompt", "completion"],
+            "properties": {
+                "prompt": {"oneOf": [_TEXT, _MESSAGES]},
+                "completion": {"oneOf": [_TEXT, _MESSAGES]},
+            },
+        },
+        {"type": "object", "required": ["text"], "properties": {"text": _TEXT}},
+    ],
+}
+
+
+def show_loss_tokens(tokenizer, input_ids, labels) -> str:
+    """The tokens of one example, with the ones that carry loss in [brackets].
+
+    ``labels`` is -100 where there is no loss, as in ``chat_batch`` and TRL's SFTTrainer.
+    """
+    pieces = []
+    for token, label in zip(input_ids, labels, strict=True):
+        text = tokenizer.decode([int(token)])
+        pieces.append(f"[{text}]" if int(label) != -100 else text)
+    return "".join(pieces)
+
+
 @dataclass(frozen=True)
 class RowError:
     """One problem in one row: where (line of the file, field inside the row) and what."""
@@ -268,7 +311,7 @@ def _read(path: Path):
             if not text.strip():
                 continue  # blank lines (a trailing newline, say) are not rows
             try:
-                yield i, json.loads(text)
+                yield i, json.loads(text.strip())
             except json.JSONDecodeError as err:
                 yield i, RowError(i, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
 

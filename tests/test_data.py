@@ -9,7 +9,16 @@ import re
 import pytest
 from transformers import AutoTokenizer
 
-from ftkit.data import DataError, chat_batch, faq, reasoning_task, score, validate_file
+from ftkit.data import (
+    JSON_SCHEMA,
+    DataError,
+    chat_batch,
+    faq,
+    reasoning_task,
+    score,
+    show_loss_tokens,
+    validate_file,
+)
 from ftkit.tiny import tiny_llama
 
 
@@ -235,3 +244,27 @@ def test_score_checks_format_and_answer(reply, expected):
 def test_reasoning_task_refuses_impossible_sizes():
     with pytest.raises(ValueError, match="only 117 distinct 1-step questions"):
         reasoning_task(n_train=3000, n_test=100, steps=1)
+
+
+def test_the_published_schema_agrees_with_validate_file(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    good = [GOOD, {"prompt": "2+2=", "completion": "4"}, {"text": "A line."},
+            {"prompt": [{"role": "user", "content": "Hi?"}],
+             "completion": [{"role": "assistant", "content": "Hello."}]}]  # fmt: skip
+    bad = [{"msgs": []}, {"messages": []}, msgs(("human", "Hi")), {"text": ""}, {"text": 3},
+           {"messages": [{"role": "user"}]}]  # fmt: skip
+    for row in good:
+        jsonschema.validate(row, JSON_SCHEMA)
+        assert validate_file(write_jsonl(tmp_path, [row])).ok
+    for row in bad:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(row, JSON_SCHEMA)
+        assert not validate_file(write_jsonl(tmp_path, [row])).ok
+
+
+def test_show_loss_tokens_brackets_exactly_the_labelled_tokens(tokenizer):
+    batch = chat_batch(tokenizer, faq()[:1])
+    view = show_loss_tokens(tokenizer, batch["input_ids"][0], batch["labels"][0])
+    learned = "".join(part.split("]")[0] for part in view.split("[")[1:])
+    assert learned == faq()[0][1]["content"] + "<|end|>"
+    assert view.replace("[", "").replace("]", "") == tokenizer.decode(batch["input_ids"][0])

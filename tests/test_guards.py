@@ -6,7 +6,7 @@
 - every file in snippets/ is included by some page, and every include resolves;
 - every snippet file runs on its own, ``python FILE``, as its docstring promises.
 
-The snippet runs use a fork server that imports torch, transformers, peft and bitsandbytes
+The snippet runs use a fork server that imports torch, transformers, peft, bitsandbytes and trl
 once: each file still runs as ``__main__`` in a fresh process of its own (one per file, never
 reused), in its own empty folder, but without paying about 5 s of imports each time.
 """
@@ -146,7 +146,7 @@ def _run_snippet(path: str, folder: str) -> str | None:
 def snippet_runner():
     """One process per snippet, forked from a server that has the heavy imports done."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["torch", "transformers", "peft", "bitsandbytes"])
+    context.set_forkserver_preload(["torch", "transformers", "peft", "bitsandbytes", "trl"])
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=1, mp_context=context, max_tasks_per_child=1
     ) as pool:
