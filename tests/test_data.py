@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import jsonschema
 import pytest
 from transformers import AutoTokenizer
 
@@ -247,7 +248,6 @@ def test_reasoning_task_refuses_impossible_sizes():
 
 
 def test_the_published_schema_agrees_with_validate_file(tmp_path):
-    jsonschema = pytest.importorskip("jsonschema")
     good = [GOOD, {"prompt": "2+2=", "completion": "4"}, {"text": "A line."},
             {"prompt": [{"role": "user", "content": "Hi?"}],
              "completion": [{"role": "assistant", "content": "Hello."}]}]  # fmt: skip
