@@ -64,7 +64,7 @@ def train(model, optimizer) -> list[float]:
 params = [p for p in model.parameters() if p.requires_grad]
 if torch.cuda.is_available():  # QLoRA's paged 8-bit AdamW: states page out to CPU RAM
     optimizer = bnb.optim.PagedAdamW8bit(params, lr=1e-2)
-else:  # paging needs CUDA; on the CPU plain AdamW keeps the run deterministic
+else:  # paging needs CUDA; tensors this small get 32-bit states from bitsandbytes anyway
     optimizer = torch.optim.AdamW(params, lr=1e-2)
 qlora = train(model, optimizer)
 
