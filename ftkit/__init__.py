@@ -4,6 +4,10 @@ One module per concept, each readable top to bottom:
 
 - ``ftkit.tiny``: tiny seeded models and a locally trained tokenizer, loaded like a hub id.
 - ``ftkit.lora``: LoRA and DoRA from scratch (layer, injection, merge, peft-format adapters).
+- ``ftkit.data``: the small tasks, chat batching with assistant-only labels, data set validation.
+- ``ftkit.train``: the full-batch training loop the chapters share.
+- ``ftkit.quant``: INT8 and block-wise NF4/FP4 with double quantization, as bitsandbytes does it.
+- ``ftkit.memory``: training-memory estimates, and measured peaks on the CPU.
 
 Nothing here touches the network, and importing ftkit does no I/O.
 """

@@ -12,6 +12,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from ftkit.data import chat_batch, faq
 from ftkit.lora import inject_lora
 from ftkit.tiny import tiny_llama
+from ftkit.train import loss_curve
 
 MODEL_ID = tiny_llama(pretrain_steps=100)  # a base model that has read the guide's sentences
 STEPS = 100
@@ -25,15 +26,7 @@ def train(model, lr: float) -> list[float]:
     """AdamW on whatever is trainable; returns the loss before each step and at the end."""
     torch.manual_seed(0)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
-    losses = []
-    for step in range(STEPS + 1):
-        loss = model(**batch).loss
-        losses.append(loss.item())
-        if step < STEPS:
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-    return losses
+    return loss_curve(model, batch, optimizer, STEPS)
 
 
 full = copy.deepcopy(base)  # every weight trains

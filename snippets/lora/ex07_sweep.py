@@ -14,6 +14,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from ftkit.data import chat_batch, faq
 from ftkit.lora import inject_lora
 from ftkit.tiny import tiny_llama
+from ftkit.train import loss_curve
 
 MODEL_ID = tiny_llama(pretrain_steps=100)
 STEPS = 40  # short on purpose: the differences between settings show early
@@ -29,12 +30,7 @@ def final_loss(r=8, alpha=16, lr=3e-3, targets=("all-linear",), use_rslora=False
     torch.manual_seed(0)  # the same A initialisation for every run of the same shape
     model = inject_lora(copy.deepcopy(base), list(targets), r=r, alpha=alpha, use_rslora=use_rslora)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
-    for _ in range(STEPS):
-        model(**batch).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    with torch.no_grad():
-        return model(**batch).loss.item()
+    return loss_curve(model, batch, optimizer, STEPS)[-1]
 
 
 print(f"loss before training: {base(**batch).loss.item():.3f}")

@@ -22,6 +22,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ftkit.data import chat_batch, faq
 from ftkit.tiny import tiny_llama
+from ftkit.train import loss_curve
 
 MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 STEPS = 60
@@ -58,15 +59,7 @@ for name, (config, lr) in methods.items():
     trainable = [p for p in model.parameters() if p.requires_grad]
     n_train = sum(p.numel() for p in trainable)
     n_total = base.num_parameters()  # the base model's size, the same for every row
-    optimizer = torch.optim.AdamW(trainable, lr=lr)
-    losses = []
-    for step in range(STEPS + 1):
-        loss = model(**batch).loss
-        losses.append(loss.item())
-        if step < STEPS:
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
+    losses = loss_curve(model, batch, torch.optim.AdamW(trainable, lr=lr), STEPS)
     share = 100 * n_train / n_total
     print(f"{name:<18} {n_train:>9,} {share:>6.2f}%  {losses[0]:.2f} -> {losses[-1]:.2f}")
 # --8<-- [end:methods]

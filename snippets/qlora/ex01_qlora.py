@@ -44,21 +44,10 @@ model.print_trainable_parameters()
 # --8<-- [start:train]
 import bitsandbytes as bnb
 
+from ftkit.train import loss_curve  # forward, backward, step: the loop of every chapter
+
 batch = chat_batch(tokenizer, faq())  # 12 questions; loss on the answers only
 STEPS = 60
-
-
-def train(model, optimizer) -> list[float]:
-    """The loss before each step and at the end."""
-    losses = []
-    for step in range(STEPS + 1):
-        loss = model(**batch).loss
-        losses.append(loss.item())
-        if step < STEPS:
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-    return losses
 
 
 params = [p for p in model.parameters() if p.requires_grad]
@@ -66,11 +55,12 @@ if torch.cuda.is_available():  # QLoRA's paged 8-bit AdamW: states page out to C
     optimizer = bnb.optim.PagedAdamW8bit(params, lr=1e-2)
 else:  # paging needs CUDA; tensors this small get 32-bit states from bitsandbytes anyway
     optimizer = torch.optim.AdamW(params, lr=1e-2)
-qlora = train(model, optimizer)
+qlora = loss_curve(model, batch, optimizer, STEPS)
 
 torch.manual_seed(0)  # the same LoRA on the fp32 base, for comparison
 lora = get_peft_model(reference, LoraConfig(r=8, lora_alpha=16, target_modules="all-linear"))
-plain = train(lora, torch.optim.AdamW([p for p in lora.parameters() if p.requires_grad], lr=1e-2))
+lora_params = [p for p in lora.parameters() if p.requires_grad]
+plain = loss_curve(lora, batch, torch.optim.AdamW(lora_params, lr=1e-2), STEPS)
 
 print("step   QLoRA    LoRA (fp32 base)")
 for step in range(0, STEPS + 1, 10):
