@@ -8,6 +8,7 @@ One module per concept, each readable top to bottom:
 - ``ftkit.train``: the full-batch training loop the chapters share.
 - ``ftkit.quant``: INT8 and block-wise NF4/FP4 with double quantization, as bitsandbytes does it.
 - ``ftkit.memory``: training-memory estimates, and measured peaks on the CPU.
+- ``ftkit.evaluate``: greedy replies and held-out scores (format, exact match).
 
 Nothing here touches the network, and importing ftkit does no I/O.
 """

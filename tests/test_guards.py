@@ -40,7 +40,7 @@ from tools.pages import (
     scan_fences,
 )
 
-SNIPPET_TIMEOUT_S = 120
+SNIPPET_TIMEOUT_S = 300  # a whole file: several blocks, each within test_docs' 120 s budget
 DIAGRAMS = ("mermaid",)  # rendered in the browser test, which fails on a syntax error
 # pytest-codeblocks' own skip switches would hide a block without a visible reason.
 HIDDEN_SKIP_RE = re.compile(r"<!--[-\s]*(pytest\.mark\.|pytest-codeblocks:(?!expected-output))")
