@@ -82,8 +82,8 @@ import os
 
 model.save_pretrained("lora_model")  # the adapter only, as safetensors
 tokenizer.save_pretrained("lora_model")
-for name in sorted(os.listdir("lora_model")):
-    print(f"{name:<28} {os.path.getsize(os.path.join('lora_model', name)):>9,} bytes")
+print(sorted(os.listdir("lora_model")))  # adapter_config.json names the base model's path or id
+print(f"adapter weights: {os.path.getsize('lora_model/adapter_model.safetensors'):,} bytes")
 # --8<-- [end:save]
 
 # --8<-- [start:merge]
