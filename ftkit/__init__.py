@@ -9,6 +9,8 @@ One module per concept, each readable top to bottom:
 - ``ftkit.quant``: INT8 and block-wise NF4/FP4 with double quantization, as bitsandbytes does it.
 - ``ftkit.memory``: training-memory estimates, and measured peaks on the CPU.
 - ``ftkit.evaluate``: greedy replies and held-out scores (format, exact match).
+- ``ftkit.losses``: DPO (sigmoid, IPO, hinge), the reward-model loss and GRPO advantages.
+- ``ftkit.export``: GGUF files for llama.cpp, written from a saved Llama model.
 
 Nothing here touches the network, and importing ftkit does no I/O.
 """

@@ -107,6 +107,10 @@ SHAPES = {  # the columns of each data set shape SFTTrainer accepts
     "prompt-completion": ("prompt", "completion"),
     "text": ("text",),
 }
+PREFERENCE_SHAPES = {  # the shapes DPOTrainer and RewardTrainer accept, first match wins
+    "preference": ("prompt", "chosen", "rejected"),
+    "implicit preference": ("chosen", "rejected"),  # the prompt is their shared beginning
+}
 
 
 _MESSAGE = {
@@ -136,6 +140,24 @@ JSON_SCHEMA = {
             },
         },
         {"type": "object", "required": ["text"], "properties": {"text": _TEXT}},
+    ],
+}
+_EITHER = {"oneOf": [_TEXT, _MESSAGES]}
+PREFERENCE_JSON_SCHEMA = {  # a row of a preference data set (DPO, reward models, ORPO)
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "A row of a preference data set (one line of a JSONL file)",
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["prompt", "chosen", "rejected"],
+            "properties": {"prompt": _EITHER, "chosen": _EITHER, "rejected": _EITHER},
+        },
+        {
+            "type": "object",
+            "required": ["chosen", "rejected"],
+            "not": {"required": ["prompt"]},
+            "properties": {"chosen": _EITHER, "rejected": _EITHER},
+        },
     ],
 }
 
@@ -256,23 +278,26 @@ def _check_text(value, where: str) -> list[tuple]:
     return [] if value.strip() else [(where, "empty")]
 
 
-def _row_shape(row: dict) -> str | None:
-    for shape, columns in SHAPES.items():
+def _row_shape(row: dict, shapes: dict) -> str | None:
+    for shape, columns in shapes.items():
         if all(c in row for c in columns):
             return shape
     return None
 
 
-def _check_row(row, shape: str | None) -> tuple[str | None, list[tuple]]:
+def _check_row(row, shape: str | None, task: str = "sft") -> tuple[str | None, list[tuple]]:
     """The row's own shape and its problems."""
     if not isinstance(row, dict):
         return shape, [("(row)", f"expected a JSON object, got {type(row).__name__}")]
-    own = _row_shape(row)
+    shapes = PREFERENCE_SHAPES if task == "preference" else SHAPES
+    own = _row_shape(row, shapes)
     if own is None:
-        wanted = "; ".join("+".join(c) for c in SHAPES.values())
+        wanted = "; ".join("+".join(c) for c in shapes.values())
         return shape, [("(row)", f"no known columns in {sorted(row)}; expected {wanted}")]
     if shape is not None and own != shape:
         return shape, [("(row)", f"a {own!r} row in a {shape!r} data set")]
+    if task == "preference":
+        return own, _check_preference(row)
     if own == "messages":
         return own, _check_messages(row["messages"], "messages")
     if own == "text":
@@ -289,8 +314,48 @@ def _check_row(row, shape: str | None) -> tuple[str | None, list[tuple]]:
     return own, problems
 
 
+def _check_preference(row: dict) -> list[tuple]:
+    """Problems of a preference row: a prompt, and two different replies to it.
+
+    With a ``prompt`` the replies are completions (strings, or message lists opening with the
+    assistant); without one, ``chosen`` and ``rejected`` are whole texts, or whole chats that
+    must agree on every message but their last reply, which is how TRL finds the shared prompt.
+    """
+    replies = ("chosen", "rejected")
+    if "prompt" not in row and all(isinstance(row[r], str) for r in replies):
+        problems = [p for r in replies for p in _check_text(row[r], r)]  # plain texts
+    elif "prompt" not in row:
+        problems = [p for r in replies for p in _check_messages(row[r], r)]
+        if not problems and row["chosen"][:-1] != row["rejected"][:-1]:
+            problems.append(("rejected", "does not share the chosen chat's prompt messages"))
+    else:
+        conversational = isinstance(row["prompt"], list)
+        if conversational:
+            problems = _check_messages(row["prompt"], "prompt", last="user")
+        else:
+            problems = _check_text(row["prompt"], "prompt")
+        for r in replies:
+            if isinstance(row[r], list) != conversational:
+                kind = "message list" if conversational else "string"
+                problems.append((r, f"expected a {kind}, like the prompt"))
+            elif conversational:
+                problems += _check_messages(row[r], r, first=("assistant",))
+            else:
+                problems += _check_text(row[r], r)
+    if not problems and row["chosen"] == row["rejected"]:
+        problems.append(("rejected", "the same as chosen: the pair teaches nothing"))
+    return problems
+
+
 def _token_count(tokenizer, row: dict, shape: str) -> int:
     """Tokens of the whole example, as the trainer will see it (chat template applied)."""
+    if shape in PREFERENCE_SHAPES:  # the longer of the two sequences the trainer builds
+        prompt = row.get("prompt", [])
+        return max(
+            _token_count(tokenizer, {"prompt": prompt, "completion": row[r]}, "prompt-completion")
+            if prompt else _token_count(tokenizer, {"messages": row[r]}, "messages")
+            for r in ("chosen", "rejected")
+        )  # fmt: skip
     if shape == "messages" or isinstance(row.get("prompt"), list):
         chat = row["messages"] if shape == "messages" else row["prompt"] + row["completion"]
         return len(tokenizer.apply_chat_template(chat, return_dict=True)["input_ids"])
@@ -316,11 +381,16 @@ def _read(path: Path):
                 yield i, RowError(i, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
 
 
-def validate_file(path, tokenizer=None, max_length: int | None = None) -> Validation:
+def validate_file(
+    path, tokenizer=None, max_length: int | None = None, task: str = "sft"
+) -> Validation:
     """Check every row of a JSONL (``.jsonl``/``.json``) or ``.parquet`` data set.
 
     Args:
         path: the file.
+        task: ``"sft"`` (the ``SHAPES`` SFTTrainer reads) or ``"preference"`` (the
+            ``PREFERENCE_SHAPES`` DPOTrainer and RewardTrainer read: a prompt, a chosen and a
+            rejected reply; the two replies must differ).
         tokenizer: with ``max_length``, rows longer than ``max_length`` tokens are errors
             (a trainer would cut them silently, often losing the answer at the end).
         max_length: the token limit, e.g. ``SFTConfig.max_length``.
@@ -331,8 +401,11 @@ def validate_file(path, tokenizer=None, max_length: int | None = None) -> Valida
         to stop on any.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: a suffix other than .jsonl/.json/.parquet.
+        FileNotFoundError: no such file. ValueError: a suffix other than .jsonl/.json/.parquet,
+            or an unknown task.
     """
+    if task not in ("sft", "preference"):
+        raise ValueError(f"task must be 'sft' or 'preference', got {task!r}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no data set file at {path}")
@@ -346,7 +419,7 @@ def validate_file(path, tokenizer=None, max_length: int | None = None) -> Valida
         if isinstance(row, RowError):
             result.errors.append(row)
             continue
-        shape, problems = _check_row(row, result.shape)
+        shape, problems = _check_row(row, result.shape, task)
         result.shape = result.shape or shape
         if not problems and tokenizer is not None:
             n = _token_count(tokenizer, row, shape)
@@ -426,3 +499,66 @@ def score(reply: str, answer: str) -> dict[str, bool]:
     """Check a generated reply: ``format`` (thinking, then an answer), ``correct`` (its value)."""
     match = THINK_RE.fullmatch(reply)
     return {"format": match is not None, "correct": bool(match and match["answer"] == answer)}
+
+
+# --------------------------------------------------------------------------- preference pairs
+
+_START_RE = re.compile(r"Start at (\d+)")
+_OP_RE = re.compile(r"(add|take) (\d+)")
+REJECTION_KINDS = ("wrong step", "no working", "wrong answer")
+
+
+def solve(question: str, slip_at: int | None = None, slip: int = 0) -> tuple[str, str]:
+    """Work a ``reasoning_task`` question out: ``(working, answer)``, as the task writes them.
+
+    With ``slip_at``, step ``slip_at`` (0-based) gets its result off by ``slip`` and every later
+    step carries on faithfully from the wrong value, as a model that slips once would.
+    """
+    start = _START_RE.match(question)
+    if start is None:
+        raise ValueError(f"not a reasoning_task question: {question!r}")
+    value, work = int(start[1]), []
+    for i, (op, d) in enumerate(_OP_RE.findall(question)):
+        result = value + int(d) if op == "add" else value - int(d)
+        result += slip if i == slip_at else 0
+        work.append(f"{value} {'+' if op == 'add' else '-'} {d} = {result}.")
+        value = result
+    return " ".join(work), str(value)
+
+
+def preference_pairs(rows: list[dict], seed: int = 0) -> list[dict]:
+    """Preference pairs from ``reasoning_task`` rows: the correct reply chosen, a flawed one not.
+
+    The rejected replies take turns over ``REJECTION_KINDS``:
+
+    - ``"wrong step"``: one step slips by 1 to 3 and the rest follows from it (right format,
+      wrong answer; only the arithmetic tells them apart);
+    - ``"no working"``: the right answer with no ``<think>`` section (wrong format);
+    - ``"wrong answer"``: the right working, then a different answer (inconsistent).
+
+    Returns:
+        Rows in the conversational preference shape TRL's DPOTrainer and RewardTrainer read,
+        ``{"prompt": [user], "chosen": [assistant], "rejected": [assistant]}``, plus ``"kind"``
+        (which flaw; drop it before training) and ``"answer"``. The same seed, the same rows.
+    """
+    rng, pairs = random.Random(seed), []
+    for i, row in enumerate(rows):
+        question = row["messages"][0]["content"]
+        work, answer = solve(question)
+        kind = REJECTION_KINDS[i % len(REJECTION_KINDS)]
+        if kind == "wrong step":
+            steps = len(_OP_RE.findall(question))
+            bad_work, bad = solve(question, rng.randrange(steps), rng.choice([-3, -2, -1, 1, 2, 3]))
+            rejected = f"<think>{bad_work}</think>{bad}"
+        elif kind == "no working":
+            rejected = answer
+        else:
+            rejected = f"<think>{work}</think>{int(answer) + rng.choice([-2, -1, 1, 2])}"
+        pairs.append({
+            "prompt": row["messages"][:1],
+            "chosen": [{"role": "assistant", "content": f"<think>{work}</think>{answer}"}],
+            "rejected": [{"role": "assistant", "content": rejected}],
+            "kind": kind,
+            "answer": answer,
+        })  # fmt: skip
+    return pairs

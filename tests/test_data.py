@@ -268,3 +268,115 @@ def test_show_loss_tokens_brackets_exactly_the_labelled_tokens(tokenizer):
     learned = "".join(part.split("]")[0] for part in view.split("[")[1:])
     assert learned == faq()[0][1]["content"] + "<|end|>"
     assert view.replace("[", "").replace("]", "") == tokenizer.decode(batch["input_ids"][0])
+
+
+# ------------------------------------------------------------------ preference data
+
+from ftkit.data import PREFERENCE_JSON_SCHEMA, REJECTION_KINDS, preference_pairs, solve  # noqa: E402
+
+
+def pref(prompt, chosen, rejected):
+    user = [{"role": "user", "content": prompt}] if prompt is not None else None
+    row = {"chosen": [{"role": "assistant", "content": chosen}],
+           "rejected": [{"role": "assistant", "content": rejected}]}  # fmt: skip
+    return row if user is None else {"prompt": user, **row}
+
+
+def test_preference_pairs_are_seeded_and_flawed_as_labelled():
+    train, _ = reasoning_task(n_train=60, n_test=0, steps=3, seed=0)
+    pairs = preference_pairs(train, seed=0)
+    assert pairs == preference_pairs(train, seed=0) and pairs != preference_pairs(train, seed=1)
+    assert [p["kind"] for p in pairs[:3]] == list(REJECTION_KINDS)
+    for row, pair in zip(train, pairs, strict=True):
+        chosen, rejected = pair["chosen"][0]["content"], pair["rejected"][0]["content"]
+        assert chosen == row["messages"][1]["content"] and pair["prompt"] == row["messages"][:1]
+        verdict = score(rejected, row["answer"])
+        if pair["kind"] == "no working":
+            assert rejected == row["answer"] and not verdict["format"]
+        else:  # well formed, wrong answer; "wrong answer" keeps the right working
+            assert verdict["format"] and not verdict["correct"]
+            same_work = THINK(rejected) == THINK(chosen)
+            assert same_work == (pair["kind"] == "wrong answer")
+
+
+def THINK(reply):
+    return re.match(r"<think>(.*)</think>", reply)[1]
+
+
+def test_solve_redoes_the_task_and_slips_once():
+    assert solve("Start at 7, add 7, take 9.") == ("7 + 7 = 14. 14 - 9 = 5.", "5")
+    slipped = solve("Start at 7, add 7, take 9.", slip_at=0, slip=2)
+    assert slipped == ("7 + 7 = 16. 16 - 9 = 7.", "7")  # the slip carries on to the answer
+    with pytest.raises(ValueError, match="not a reasoning_task question"):
+        solve("What is 2 + 2?")
+
+
+@pytest.mark.parametrize(
+    "row, field, message",
+    [
+        (pref("2+3?", "5", "5"), "rejected", "the same as chosen"),
+        ({**pref("2+3?", "5", "6"), "chosen": "5"}, "chosen", "expected a message list"),
+        ({"prompt": "2+3?", "chosen": "5", "rejected": [{"role": "assistant", "content": "6"}]},
+         "rejected", "expected a string"),
+        ({**pref("2+3?", "5", "6"), "prompt": [{"role": "assistant", "content": "2+3?"}]},
+         "prompt[0].role", "out of turn"),
+        ({**pref("2+3?", "5", "6"), "rejected": [{"role": "user", "content": "6"}]},
+         "rejected[0].role", "expected assistant"),
+        ({"prompt": "2+3?", "chosen": "5"}, "(row)", "expected prompt+chosen+rejected"),
+        ({"chosen": msgs(("user", "2+3?"), ("assistant", "5"))["messages"],
+          "rejected": msgs(("user", "2+4?"), ("assistant", "6"))["messages"]},
+         "rejected", "does not share the chosen chat's prompt"),
+        ({"messages": GOOD["messages"]}, "(row)", "no known columns in ['messages']"),
+    ],
+)  # fmt: skip
+def test_bad_preference_rows_are_named(tmp_path, row, field, message):
+    good = pref("1+1?", "2", "3") if "prompt" in row or "messages" in row else {
+        "chosen": msgs(("user", "1+1?"), ("assistant", "2"))["messages"],
+        "rejected": msgs(("user", "1+1?"), ("assistant", "3"))["messages"]}  # fmt: skip
+    if isinstance(row.get("prompt"), str):
+        good = {"prompt": "1+1?", "chosen": "2", "rejected": "3"}
+    result = validate_file(write_jsonl(tmp_path, [good, row, good]), task="preference")
+    assert result.rows == [good, good] and result.lines == [1, 3]
+    assert any(e.line == 2 and e.field == field and message in e.message for e in result.errors), (
+        result.errors
+    )
+
+
+def test_preference_files_need_the_preference_task(tmp_path):
+    path = write_jsonl(tmp_path, [pref("2+3?", "5", "6")])
+    assert validate_file(path, task="preference").shape == "preference"
+    assert not validate_file(path).ok  # an SFT data set has no chosen/rejected
+    with pytest.raises(ValueError, match="task must be 'sft' or 'preference'"):
+        validate_file(path, task="dpo")
+
+
+def test_preference_length_limit_counts_the_longer_reply(tmp_path, tokenizer):
+    row = pref("2+3?", "5", "<think>2 + 3 = 5. Five, surely, and nothing else.</think>5")
+    path = write_jsonl(tmp_path, [row])
+    chat = row["prompt"] + row["rejected"]
+    long = len(tokenizer.apply_chat_template(chat, return_dict=True)["input_ids"])
+    assert validate_file(path, tokenizer, max_length=long, task="preference").ok
+    errors = validate_file(path, tokenizer, max_length=long - 1, task="preference").errors
+    assert [e.message for e in errors] == [f"{long} tokens, over the limit of {long - 1}"]
+
+
+def test_the_preference_schema_agrees_with_validate_file(tmp_path):
+    implicit = {
+        "chosen": msgs(("user", "Hi?"), ("assistant", "Hello."))["messages"],
+        "rejected": msgs(("user", "Hi?"), ("assistant", "Go away."))["messages"],
+    }
+    good = [
+        pref("Hi?", "Hello.", "Go away."),
+        {"prompt": "Hi?", "chosen": "Hello.", "rejected": "Go away."},
+        implicit,
+        {"chosen": "Hi! Hello.", "rejected": "Hi! Go."},
+    ]
+    bad = [{"prompt": "Hi?", "chosen": "Hello."}, {"prompt": "Hi?", "chosen": "", "rejected": "x"},
+           {"chosen": "a", "rejected": 3}, GOOD]  # fmt: skip
+    for row in good:
+        jsonschema.validate(row, PREFERENCE_JSON_SCHEMA)
+        assert validate_file(write_jsonl(tmp_path, [row]), task="preference").ok
+    for row in bad:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(row, PREFERENCE_JSON_SCHEMA)
+        assert not validate_file(write_jsonl(tmp_path, [row]), task="preference").ok
