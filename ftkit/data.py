@@ -350,12 +350,15 @@ def _check_preference(row: dict) -> list[tuple]:
 def _token_count(tokenizer, row: dict, shape: str) -> int:
     """Tokens of the whole example, as the trainer will see it (chat template applied)."""
     if shape in PREFERENCE_SHAPES:  # the longer of the two sequences the trainer builds
-        prompt = row.get("prompt", [])
-        return max(
-            _token_count(tokenizer, {"prompt": prompt, "completion": row[r]}, "prompt-completion")
-            if prompt else _token_count(tokenizer, {"messages": row[r]}, "messages")
-            for r in ("chosen", "rejected")
-        )  # fmt: skip
+        counts = []
+        for reply in (row["chosen"], row["rejected"]):
+            if "prompt" in row:
+                whole, kind = {"prompt": row["prompt"], "completion": reply}, "prompt-completion"
+            else:  # implicit prompt: each reply is the whole example
+                whole, kind = ({"text": reply}, "text") if isinstance(reply, str) else (
+                    {"messages": reply}, "messages")  # fmt: skip
+            counts.append(_token_count(tokenizer, whole, kind))
+        return max(counts)
     if shape == "messages" or isinstance(row.get("prompt"), list):
         chat = row["messages"] if shape == "messages" else row["prompt"] + row["completion"]
         return len(tokenizer.apply_chat_template(chat, return_dict=True)["input_ids"])

@@ -358,6 +358,10 @@ def test_preference_length_limit_counts_the_longer_reply(tmp_path, tokenizer):
     assert validate_file(path, tokenizer, max_length=long, task="preference").ok
     errors = validate_file(path, tokenizer, max_length=long - 1, task="preference").errors
     assert [e.message for e in errors] == [f"{long} tokens, over the limit of {long - 1}"]
+    implicit = write_jsonl(tmp_path, [{"chosen": "2+3=5", "rejected": "2+3=6 or so"}], "i.jsonl")
+    n = len(tokenizer("2+3=6 or so")["input_ids"])
+    assert validate_file(implicit, tokenizer, max_length=n, task="preference").ok
+    assert not validate_file(implicit, tokenizer, max_length=n - 1, task="preference").ok
 
 
 def test_the_preference_schema_agrees_with_validate_file(tmp_path):
