@@ -8,6 +8,10 @@
 - ``reasoning_task(n_train, n_test, steps, seed)``: multi-step arithmetic with the working
   inside ``<think>...</think>`` and a checkable final answer, split into disjoint train and
   test questions; ``score(reply, answer)`` checks format and correctness of a generated reply.
+- ``preference_pairs(rows)``: chosen/rejected pairs from the reasoning task, for DPO and
+  reward models; ``validate_file(path, task="preference")`` checks such files.
+- ``retrieval_pairs(split)``: 220 query/passage pairs about fine-tuning, written for the guide,
+  split into train and test, for the embeddings chapter.
 - ``validate_file(path)``: checks a JSONL or Parquet data set in one of the shapes TRL's
   SFTTrainer accepts (``messages``, ``prompt``/``completion``, ``text``) and reports every bad
   row with its line and field, keeping every good row, so that a bad row fails here, named,
@@ -565,3 +569,44 @@ def preference_pairs(rows: list[dict], seed: int = 0) -> list[dict]:
             "answer": answer,
         })  # fmt: skip
     return pairs
+
+
+# --------------------------------------------------------------------------- retrieval pairs
+
+RETRIEVAL_PAIRS = Path(__file__).parent / "assets" / "retrieval_pairs.jsonl"
+_RETRIEVAL_FIELDS = ("id", "topic", "query", "passage", "split")
+
+
+def retrieval_pairs(split: str | None = None, path=RETRIEVAL_PAIRS) -> list[dict]:
+    """The guide's retrieval data set: 220 questions about fine-tuning, each with its passage.
+
+    Written for the guide (``ftkit/assets/retrieval_pairs.jsonl``): every row pairs a search
+    query, phrased the way a reader might type it, with the one passage that answers it, and
+    carries a ``topic`` and a ``split``. Every fifth row is ``"test"``; no test query or
+    passage appears in a training row.
+
+    Args:
+        split: ``"train"``, ``"test"`` or None for every row.
+        path: another file in the same shape.
+
+    Raises:
+        DataError: a row is not JSON or misses a field, naming its line.
+        ValueError: an unknown split.
+    """
+    if split not in (None, "train", "test"):
+        raise ValueError(f"split must be 'train', 'test' or None, got {split!r}")
+    rows, errors, total = [], [], 0
+    for line, row in _read(Path(path)):
+        total += 1
+        if isinstance(row, RowError):
+            errors.append(row)
+            continue
+        missing = [f for f in _RETRIEVAL_FIELDS if not isinstance(row.get(f), str) or not row[f]]
+        if missing or row["split"] not in ("train", "test"):
+            problem = f"missing or empty {missing}" if missing else f"split {row['split']!r}"
+            errors.append(RowError(line, "(row)", problem))
+        elif split is None or row["split"] == split:
+            rows.append(row)
+    if errors:
+        raise DataError(path, errors, total)
+    return rows

@@ -3,6 +3,9 @@
 A loss curve says the model fits its training rows. These functions ask the question a reader
 cares about, on rows the model never saw: does it answer in the right format, and is the
 answer right? Generation is greedy, so the same model gives the same numbers on every run.
+
+For retrievers: ``retrieval_scores`` ranks every passage for every query by cosine similarity
+and reports recall@k (is the right passage in the top k?) and the mean reciprocal rank.
 """
 
 from __future__ import annotations
@@ -118,3 +121,75 @@ def reasoning_scores(model, tokenizer, rows, max_new_tokens: int = 48) -> Reason
         exact_match=sum(s["correct"] for s in scores) / n,
         replies=replies,
     )
+
+
+# --------------------------------------------------------------------------- retrieval
+
+
+def relevant_ranks(query_embeddings, passage_embeddings, relevant):
+    """The 1-based rank of each query's relevant passage, by cosine similarity.
+
+    Args:
+        query_embeddings: ``(Q, D)`` tensor, one row per query.
+        passage_embeddings: ``(P, D)`` tensor, one row per passage in the index.
+        relevant: ``Q`` passage indices, the passage that answers each query.
+
+    A passage that ties with the relevant one does not push it down: the rank is one plus the
+    number of passages scored strictly higher.
+    """
+    import torch
+
+    queries, passages = torch.as_tensor(query_embeddings), torch.as_tensor(passage_embeddings)
+    relevant = torch.as_tensor(relevant, dtype=torch.long)
+    if queries.dim() != 2 or passages.dim() != 2 or queries.shape[1] != passages.shape[1]:
+        raise ValueError(
+            f"expected (Q, D) queries and (P, D) passages, got {tuple(queries.shape)} and "
+            f"{tuple(passages.shape)}"
+        )
+    if relevant.shape != (queries.shape[0],):
+        raise ValueError(f"{queries.shape[0]} queries but {relevant.numel()} relevant indices")
+    if len(relevant) and not (0 <= relevant.min() and relevant.max() < passages.shape[0]):
+        raise ValueError(f"relevant indices must lie in 0..{passages.shape[0] - 1}")
+    queries = torch.nn.functional.normalize(queries.float(), dim=-1)
+    passages = torch.nn.functional.normalize(passages.float(), dim=-1)
+    scores = queries @ passages.T  # cosine similarity, (Q, P)
+    gold = scores[torch.arange(len(relevant)), relevant].unsqueeze(1)
+    return (scores > gold).sum(dim=1) + 1
+
+
+def recall_at_k(ranks, k: int) -> float:
+    """The share of queries whose relevant passage is among the top ``k``."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    ranks = [int(r) for r in ranks]
+    if not ranks:
+        raise ValueError("recall_at_k: no queries")
+    return sum(r <= k for r in ranks) / len(ranks)
+
+
+def mean_reciprocal_rank(ranks) -> float:
+    """The mean of 1 / rank of the relevant passage: 1.0 when it is always first."""
+    ranks = [int(r) for r in ranks]
+    if not ranks or min(ranks) < 1:
+        raise ValueError("mean_reciprocal_rank: give at least one rank, each >= 1")
+    return sum(1 / r for r in ranks) / len(ranks)
+
+
+@dataclass
+class RetrievalScores:
+    """recall@k for each k, MRR, and the rank of every query's relevant passage."""
+
+    recall: dict[int, float]
+    mrr: float
+    ranks: list[int]
+
+    def __str__(self) -> str:
+        recall = ", ".join(f"recall@{k} {v:.0%}" for k, v in self.recall.items())
+        return f"{recall}, MRR {self.mrr:.3f} on {len(self.ranks)} queries"
+
+
+def retrieval_scores(query_embeddings, passage_embeddings, relevant, ks=(1, 5, 10)):
+    """recall@k and MRR of a retriever, from its embeddings (see ``relevant_ranks``)."""
+    ranks = relevant_ranks(query_embeddings, passage_embeddings, relevant).tolist()
+    recall = {k: recall_at_k(ranks, k) for k in ks}
+    return RetrievalScores(recall, mean_reciprocal_rank(ranks), ranks)

@@ -384,3 +384,29 @@ def test_the_preference_schema_agrees_with_validate_file(tmp_path):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(row, PREFERENCE_JSON_SCHEMA)
         assert not validate_file(write_jsonl(tmp_path, [row]), task="preference").ok
+
+
+# ------------------------------------------------------------------ retrieval pairs
+
+from ftkit.data import retrieval_pairs  # noqa: E402
+
+
+def test_retrieval_pairs_are_many_and_split_apart():
+    rows, train, test = retrieval_pairs(), retrieval_pairs("train"), retrieval_pairs("test")
+    assert len(rows) >= 200 and len(train) + len(test) == len(rows) and len(test) >= 40
+    for field in ("id", "query", "passage"):
+        values = [r[field] for r in rows]
+        assert len(set(values)) == len(values), f"duplicate {field}"
+    assert not {r["query"] for r in test} & {r["query"] for r in train}
+    assert not {r["passage"] for r in test} & {r["passage"] for r in train}
+    assert {r["topic"] for r in test} <= {r["topic"] for r in train}  # every test topic trains
+
+
+def test_retrieval_pairs_name_bad_rows(tmp_path):
+    good = {"id": "a", "topic": "t", "query": "q", "passage": "p", "split": "train"}
+    path = write_jsonl(tmp_path, [good, {**good, "passage": ""}, "{oops", {**good, "split": "dev"}])
+    expected = r"(?s)3 problem.*line 2: .row.: missing or empty .'passage'.*line 4: .row.: split"
+    with pytest.raises(DataError, match=expected):
+        retrieval_pairs(path=path)
+    with pytest.raises(ValueError, match="split must be"):
+        retrieval_pairs("validation")

@@ -79,3 +79,64 @@ def test_reasoning_scores_count_format_and_correct(monkeypatch, model_and_tokeni
     monkeypatch.setattr("ftkit.evaluate.generate_replies", lambda *a, **k: replies)
     result = reasoning_scores(model, tokenizer, test)
     assert (result.format, result.exact_match) == (0.5, 0.25)
+
+
+# ------------------------------------------------------------------ retrieval metrics
+
+import torch  # noqa: E402
+
+from ftkit.evaluate import (  # noqa: E402
+    mean_reciprocal_rank,
+    recall_at_k,
+    relevant_ranks,
+    retrieval_scores,
+)
+
+
+def test_ranks_by_hand():
+    # 2-D vectors at known angles: passages along 0, 45 and 90 degrees (scaled: cosine ignores
+    # length); query 0 along 10 degrees, query 1 along 80 degrees, query 2 along 50 degrees.
+    import math
+
+    def at(degrees, length=1.0):
+        r = math.radians(degrees)
+        return [length * math.cos(r), length * math.sin(r)]
+
+    passages = torch.tensor([at(0, 3.0), at(45), at(90, 0.5)])
+    queries = torch.tensor([at(10), at(80), at(50)])
+    # query 0 ranks 0, 45, 90; query 1 ranks 90, 45, 0; query 2 ranks 45, 90, 0
+    assert relevant_ranks(queries, passages, [0, 1, 0]).tolist() == [1, 2, 3]
+    scores = retrieval_scores(queries, passages, [0, 1, 0], ks=(1, 2))
+    assert scores.recall == {1: pytest.approx(1 / 3), 2: pytest.approx(2 / 3)}
+    assert scores.mrr == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
+    assert str(scores) == "recall@1 33%, recall@2 67%, MRR 0.611 on 3 queries"
+
+
+def test_a_tie_does_not_push_the_relevant_passage_down():
+    passages = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0]])  # 0 and 1 point the same way
+    assert relevant_ranks(torch.tensor([[1.0, 0.1]]), passages, [1]).tolist() == [1]
+
+
+def test_metrics_by_hand():
+    ranks = [1, 3, 12, 2]
+    assert recall_at_k(ranks, 1) == 0.25
+    assert recall_at_k(ranks, 3) == 0.75
+    assert recall_at_k(ranks, 10) == 0.75
+    assert mean_reciprocal_rank(ranks) == pytest.approx((1 + 1 / 3 + 1 / 12 + 1 / 2) / 4)
+    assert mean_reciprocal_rank([1, 1]) == 1.0
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: recall_at_k([1], 0), "k must be at least 1"),
+        (lambda: recall_at_k([], 1), "no queries"),
+        (lambda: mean_reciprocal_rank([0, 1]), "each >= 1"),
+        (lambda: relevant_ranks(torch.ones(2, 3), torch.ones(4, 2), [0, 1]), "expected .Q, D."),
+        (lambda: relevant_ranks(torch.ones(2, 3), torch.ones(4, 3), [0]), "2 queries but 1"),
+        (lambda: relevant_ranks(torch.ones(1, 3), torch.ones(4, 3), [4]), "lie in 0..3"),
+    ],
+)
+def test_retrieval_metrics_name_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
