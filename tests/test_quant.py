@@ -80,6 +80,26 @@ def test_double_quantization_matches_bitsandbytes_up_to_its_search(shape):
     assert diff < 1e-3 * x.abs().max()
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="bitsandbytes' CUDA kernels need a GPU")
+@pytest.mark.parametrize("shape", [*SHAPES, (4096, 64)])
+def test_nf4_equals_bitsandbytes_cuda_kernels(shape):
+    # Run on an H100 with bitsandbytes 0.50.2 (2026-11-22): equal codes and values, and the
+    # CUDA kernel picks the nearest 8-bit code for every double-quantized scale.
+    x = weights(shape)
+    packed, state = bnbF.quantize_4bit(x.cuda(), blocksize=64, quant_type="nf4")
+    ours = quant.quantize_4bit(x, "nf4", blocksize=64)
+    assert torch.equal(ours.packed, packed.cpu().reshape(-1))
+    assert torch.equal(ours.absmax, state.absmax.cpu())
+    back = bnbF.dequantize_4bit(packed, state).cpu().reshape(shape)
+    assert torch.equal(ours.dequantize(), back)
+    if x.numel() > 64:  # one block alone has a zero scale spread, where any code is right
+        packed, state = bnbF.quantize_4bit(
+            x.cuda(), blocksize=64, quant_type="nf4", compress_statistics=True
+        )
+        ours = quant.quantize_4bit(x, "nf4", 64, double_quant=True)
+        assert torch.equal(ours.absmax, state.absmax.cpu())
+
+
 def test_double_quantization_loses_little_and_saves_bits():
     x = weights((1024, 1024))
     single = quant.quantize_4bit(x, double_quant=False)
