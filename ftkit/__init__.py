@@ -11,6 +11,7 @@ One module per concept, each readable top to bottom:
 - ``ftkit.evaluate``: greedy replies and held-out scores (format, exact match).
 - ``ftkit.losses``: DPO (sigmoid, IPO, hinge), the reward-model loss and GRPO advantages.
 - ``ftkit.export``: GGUF files for llama.cpp, written from a saved Llama model.
+- ``ftkit.vlm``: the shapes task for the tiny VLM, the image-chat collator, and greedy answers.
 
 Nothing here touches the network, and importing ftkit does no I/O.
 """

@@ -10,9 +10,10 @@ and reports recall@k (is the right passage in the top k?) and the mean reciproca
 
 from __future__ import annotations
 
+# --8<-- [start:generate]
+import contextlib
 from dataclasses import dataclass
 
-# --8<-- [start:generate]
 import torch
 
 from ftkit.data import score
@@ -31,6 +32,22 @@ def _prompt_chats(chats) -> list[list[dict]]:
     return chats
 
 
+@contextlib.contextmanager
+def left_padded_eval(model, tokenizer):
+    """Eval mode and left padding for batched generation; both restored on exit.
+
+    Left padding puts every prompt's last token right before the first generated one.
+    """
+    was_training, side = model.training, tokenizer.padding_side
+    model.eval()
+    tokenizer.padding_side = "left"
+    try:
+        yield
+    finally:
+        model.train(was_training)
+        tokenizer.padding_side = side
+
+
 @torch.no_grad()
 def generate_replies(
     model, tokenizer, chats, max_new_tokens: int = 48, batch_size: int = 64
@@ -47,11 +64,8 @@ def generate_replies(
         ValueError: no chats, or a chat that does not end with a user turn (named by index).
     """
     chats = _prompt_chats(chats)
-    was_training, side = model.training, tokenizer.padding_side
-    model.eval()
-    tokenizer.padding_side = "left"
     replies = []
-    try:
+    with left_padded_eval(model, tokenizer):
         for start in range(0, len(chats), batch_size):
             prompts = [
                 tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
@@ -67,9 +81,6 @@ def generate_replies(
             )
             new_tokens = out[:, batch["input_ids"].shape[1] :]
             replies += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-    finally:
-        model.train(was_training)
-        tokenizer.padding_side = side
     return replies
 
 
