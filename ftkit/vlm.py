@@ -9,6 +9,7 @@
   placeholder per patch, the pixels, and labels on the assistant's tokens only.
 - ``answer_images``: greedy replies to the rows' questions, for accuracy on held-out images.
 - ``ascii_image``: a picture as text, so a page can show what the model saw.
+- ``shape_probe``: how well a vision tower alone tells the shapes apart.
 
 References:
     LLaVA: Liu et al. 2023, "Visual Instruction Tuning", arXiv:2304.08485 (image features, a
@@ -28,6 +29,7 @@ import torch
 from PIL import Image, ImageDraw
 
 # --8<-- [end:imports]
+from ftkit.data import ROLES
 from ftkit.evaluate import left_padded_eval
 
 COLOURS = {  # name -> RGB, far apart so that the colour question is about seeing, not shades
@@ -113,6 +115,32 @@ def shapes_task(n_train: int = 1200, n_test: int = 120, seed: int = 0) -> tuple[
     return splits[0], splits[1]
 
 
+# --8<-- [start:probe]
+@torch.no_grad()
+def shape_probe(vision_tower, image_processor, n: int = 600, seed: int = 1) -> float:
+    """Shape accuracy of a nearest-centroid classifier on frozen, mean-pooled vision features.
+
+    Fits one mean feature per shape on ``n`` new pictures, then classifies ``n`` more by the
+    nearest mean: a measure of how well the tower alone tells shapes apart (chance is 1/3).
+    """
+    rng = random.Random(seed)
+
+    def features():
+        labels = [rng.randrange(len(SHAPES)) for _ in range(n)]
+        images = [draw_shape(SHAPES[k], rng.choice(list(COLOURS)), rng) for k in labels]
+        pixels = image_processor(images, return_tensors="pt")["pixel_values"]
+        patches = vision_tower(pixel_values=pixels).last_hidden_state
+        return patches.mean(dim=1), torch.tensor(labels)
+
+    x, y = features()  # fit: one centroid per shape
+    centroids = torch.stack([x[y == k].mean(dim=0) for k in range(len(SHAPES))])
+    x, y = features()  # test on new pictures
+    return (torch.cdist(x, centroids).argmin(dim=1) == y).float().mean().item()
+
+
+# --8<-- [end:probe]
+
+
 def _distance(a, b) -> int:
     return sum((x - y) ** 2 for x, y in zip(a, b, strict=True))
 
@@ -139,8 +167,6 @@ def ascii_image(image: Image.Image, step: int = 2) -> str:
 
 
 # --------------------------------------------------------------------------- collator
-
-ROLES = ("system", "user", "assistant")
 
 
 def _check_row(i: int, row, need_reply: bool = True) -> list:
@@ -280,13 +306,7 @@ def _prompt(i: int, row: dict) -> tuple[list[dict], list]:
         messages = messages[:-1]
     if not messages:
         raise ValueError(f"row {i}: no user turn to answer")
-    placed = sum(
-        isinstance(part, dict) and part.get("type") == "image"
-        for message in messages
-        if isinstance(message["content"], list)
-        for part in message["content"]
-    )
-    return messages, images[:placed]
+    return messages, images[: _count_images(messages)]
 
 
 @torch.no_grad()

@@ -19,6 +19,7 @@ from ftkit.vlm import (
     answer_images,
     ascii_image,
     draw_shape,
+    shape_probe,
     shapes_task,
 )
 
@@ -249,24 +250,10 @@ def test_same_recipe_same_bits_in_separate_caches(tmp_path, monkeypatch):
     assert (other / "model.safetensors").read_bytes() != files[0]
 
 
-def test_the_vision_tower_sees_shapes(model):
+def test_the_vision_tower_sees_shapes(model, processor):
     """Pretraining made shapes separable: a nearest-centroid probe on frozen features."""
-    rng = random.Random(5)
-    processor = AutoProcessor.from_pretrained(tiny_vlm())
-
-    def features(n):
-        labels = [rng.randrange(3) for _ in range(n)]
-        images = [draw_shape(SHAPES[k], rng.choice(list(COLOURS)), rng) for k in labels]
-        pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"]
-        with torch.no_grad():
-            hidden = model.model.vision_tower(pixel_values=pixels).last_hidden_state.mean(1)
-        return hidden, torch.tensor(labels)
-
-    x, y = features(300)
-    centroids = torch.stack([x[y == k].mean(0) for k in range(3)])
-    test_x, test_y = features(300)
-    predicted = torch.cdist(test_x, centroids).argmin(dim=1)
-    assert (predicted == test_y).float().mean() > 0.8
+    pretrained = shape_probe(model.model.vision_tower, processor.image_processor, n=300, seed=5)
+    assert pretrained > 0.8
 
 
 @pytest.mark.parametrize(

@@ -24,35 +24,15 @@ print(f"a {vision.image_size}x{vision.image_size} image -> {patches} patches "
 # --8<-- [end:build]
 
 # --8<-- [start:probe]
-import random
-
 from ftkit.tiny import TinyVLMConfig
-from ftkit.vlm import COLOURS, SHAPES, draw_shape
-
-
-def shape_probe(vlm, n=600):
-    """Shape accuracy of a nearest-centroid classifier on frozen, mean-pooled vision features."""
-    rng = random.Random(1)
-
-    def features():
-        labels = [rng.randrange(len(SHAPES)) for _ in range(n)]
-        images = [draw_shape(SHAPES[k], rng.choice(list(COLOURS)), rng) for k in labels]
-        pixels = processor.image_processor(images, return_tensors="pt")["pixel_values"]
-        with torch.no_grad():
-            patches = vlm.model.vision_tower(pixel_values=pixels).last_hidden_state
-        return patches.mean(dim=1), torch.tensor(labels)
-
-    x, y = features()  # fit: one centroid per shape
-    centroids = torch.stack([x[y == k].mean(dim=0) for k in range(len(SHAPES))])
-    x, y = features()  # test on new pictures
-    return (torch.cdist(x, centroids).argmin(dim=1) == y).float().mean().item()
-
+from ftkit.vlm import shape_probe
 
 random_tower = AutoModelForImageTextToText.from_pretrained(
     tiny_vlm(TinyVLMConfig(vision_pretrain_steps=0))  # the same recipe, vision tower untrained
 )
-print(f"shape probe, random vision tower:     {shape_probe(random_tower):.0%}")
-print(f"shape probe, pretrained vision tower: {shape_probe(model):.0%}")
+for name, vlm in (("random", random_tower), ("pretrained", model)):
+    score = shape_probe(vlm.model.vision_tower, processor.image_processor)
+    print(f"shape probe, {name + ' vision tower:':24} {score:.0%}")
 # --8<-- [end:probe]
 
 # --8<-- [start:data]
@@ -120,6 +100,8 @@ print("replies:", replies[:3])
 # --8<-- [end:before]
 
 # --8<-- [start:lora]
+import random
+
 from peft import LoraConfig, get_peft_model
 
 STEPS, BATCH = 300, 16  # a real model: 1-3 epochs over your data, batch 8-32
