@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Hides Material's end-of-life banner in every build log.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup setup-browser build serve test lint format clean
+.PHONY: setup setup-browser build serve test lint format notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,6 +27,9 @@ build: setup  ## build the site into site/, failing on any warning
 
 serve: setup  ## build and serve the site on http://127.0.0.1:8000, rebuilding on change
 	$(PY) -m mkdocs serve --strict -a 127.0.0.1:8000
+
+notebooks: setup  ## regenerate notebooks/*.ipynb from the chapters (the tests check they match)
+	$(PY) tools/notebooks.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

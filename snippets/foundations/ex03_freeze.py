@@ -7,7 +7,7 @@ from transformers import AutoModelForCausalLM
 
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama()  # Colab GPU: MODEL_ID = "meta-llama/Llama-3.2-1B-Instruct"
+MODEL_ID = tiny_llama()  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 model = AutoModelForCausalLM.from_pretrained(MODEL_ID)
 
 

@@ -9,7 +9,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama()  # Colab GPU: MODEL_ID = "meta-llama/Llama-3.2-1B-Instruct"
+MODEL_ID = tiny_llama()  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 LEARNING_RATE = 1e-2  # large on purpose: one step must show; 1e-5 to 2e-4 on a real model
 
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)

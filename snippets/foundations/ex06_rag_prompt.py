@@ -10,7 +10,7 @@ from transformers import AutoTokenizer
 
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama()  # Colab GPU: MODEL_ID = "meta-llama/Llama-3.2-1B-Instruct"
+MODEL_ID = tiny_llama()  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)
 
 documents = [

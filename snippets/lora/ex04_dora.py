@@ -14,7 +14,7 @@ from ftkit.lora import DoRALinear
 from ftkit.tiny import tiny_llama
 
 torch.manual_seed(0)
-MODEL_ID = tiny_llama(pretrain_steps=100)
+MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 base = AutoModelForCausalLM.from_pretrained(MODEL_ID)
 v_proj = base.model.layers[0].self_attn.v_proj  # 64 -> 32 (grouped-query attention)
 

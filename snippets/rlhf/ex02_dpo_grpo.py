@@ -15,7 +15,7 @@ from ftkit.data import preference_pairs, reasoning_task
 from ftkit.evaluate import reasoning_scores
 from ftkit.tiny import tiny_llama
 
-BASE_ID = tiny_llama(pretrain_steps=100)  # in Colab: "meta-llama/Llama-3.2-1B-Instruct"
+BASE_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 CPU = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)  # on a GPU: drop this line
 tokenizer = AutoTokenizer.from_pretrained(BASE_ID)
 train, test = reasoning_task(n_train=1200, n_test=100, steps=3, seed=0)
@@ -89,7 +89,7 @@ for loss_type in ("sigmoid", "ipo", "hinge"):
 # --8<-- [end:parity]
 
 # --8<-- [start:dpo]
-STEPS = 200  # in Colab: about one epoch of your pairs
+STEPS = 200  # Colab GPU: about one epoch of your pairs
 
 
 def dpo(loss_type, steps=STEPS):

@@ -24,7 +24,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from ftkit.evaluate import reasoning_scores
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama(pretrain_steps=100)  # in Colab: "meta-llama/Llama-3.2-1B-Instruct"
+MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)
 base = AutoModelForCausalLM.from_pretrained(MODEL_ID)
 
@@ -53,7 +53,7 @@ from peft import LoraConfig
 from transformers import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
-MAX_STEPS = 600  # in Colab: about 1-2 epochs of your data set
+MAX_STEPS = 600  # Colab GPU: about 1-2 epochs of your data set
 CPU = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)  # on a GPU: drop this line
 LORA = LoraConfig(
     r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM",

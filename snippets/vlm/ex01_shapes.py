@@ -9,7 +9,7 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from ftkit.tiny import tiny_vlm
 
-MODEL_ID = tiny_vlm()  # in Colab on a T4: "llava-hf/llava-interleave-qwen-0.5b-hf"
+MODEL_ID = tiny_vlm()  # Colab GPU: "llava-hf/llava-interleave-qwen-0.5b-hf"
 processor = AutoProcessor.from_pretrained(MODEL_ID)
 model = AutoModelForImageTextToText.from_pretrained(MODEL_ID)
 

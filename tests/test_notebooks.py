@@ -1,0 +1,278 @@
+"""The Colab notebooks (``tools/notebooks.py``): current, faithful to their pages, and runnable.
+
+- Every committed notebook equals what the generator makes of its chapter now (a stale one fails,
+  naming the command that fixes it), and the check itself catches a stale, missing or extra file.
+- A notebook's code cells are the blocks the doc tests run, in order, with the outputs they check.
+- The conversion of each page construct (tabs, admonitions, markers, diagrams, links, math) is
+  checked on a small page written here.
+- The knobs: tiny defaults with a one-line Colab GPU value, listed in the first cell.
+- The install cell pins requirements.txt's versions, keeps Colab's torch, and gives Unsloth its
+  own line.
+- One notebook runs end to end with nbclient on the CPU and prints what it shows.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+
+import pytest
+
+from tools import notebooks
+from tools.notebooks import KNOB_RE, build_expanded, chapters, check, notebook_path, pins
+from tools.pages import PageError, expand_text, page_name, runnable_blocks
+
+RUN_END_TO_END = "foundations/training-and-fine-tuning.md"  # ~10 s of training on 2 cores
+CELL_TIMEOUT_S = 120  # as tests/test_docs.py's BLOCK_TIMEOUT_S
+
+
+def _load(page) -> dict:
+    return json.loads(notebook_path(page_name(page)).read_text(encoding="utf-8"))
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def _stdout(cell: dict) -> str:
+    return "".join("".join(o["text"]) for o in cell.get("outputs", []) if o.get("name") == "stdout")
+
+
+def _normalise(text: str) -> str:  # as the doc tests compare outputs
+    return "\n".join(line.rstrip() for line in text.strip("\n").split("\n"))
+
+
+def test_committed_notebooks_are_current():
+    problems = check()
+    assert not problems, "\n".join([*problems, "run: python tools/notebooks.py"])
+
+
+def test_the_check_catches_stale_missing_and_extra_notebooks(tmp_path, monkeypatch):
+    shutil.copytree(notebooks.NOTEBOOKS, tmp_path / "notebooks")
+    monkeypatch.setattr(notebooks, "NOTEBOOKS", tmp_path / "notebooks")
+    assert check() == []
+    stale = tmp_path / "notebooks" / "peft-lora.ipynb"
+    stale.write_text(stale.read_text().replace("r=8", "r=4", 1))
+    (tmp_path / "notebooks" / "sft.ipynb").unlink()
+    (tmp_path / "notebooks" / "old-chapter.ipynb").write_text("{}")
+    problems = "\n".join(check())
+    assert "notebooks/peft-lora.ipynb is stale: docs/peft/lora.md" in problems
+    assert "notebooks/sft.ipynb is missing (chapter docs/sft/index.md)" in problems
+    assert "notebooks/old-chapter.ipynb has no chapter" in problems
+
+
+def test_every_chapter_with_code_has_a_notebook():
+    names = sorted(page_name(p) for p in chapters())
+    assert "peft/lora.md" in names and "sft/unsloth.md" in names and "vlm/index.md" in names
+    assert "index.md" not in names and "how-this-guide-works.md" not in names  # not chapters
+    assert "foundations/index.md" not in names  # no code
+    assert sorted(p.name for p in notebooks.NOTEBOOKS.glob("*.ipynb")) == sorted(
+        notebook_path(n).name for n in names
+    )
+
+
+@pytest.mark.parametrize("page", chapters(), ids=page_name)
+def test_code_cells_are_the_blocks_the_doc_tests_run(page):
+    nb = _load(page)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    blocks = runnable_blocks(page)
+    assert len(code) == len(blocks) + 1  # the install cell comes first
+    for cell, block in zip(code[1:], blocks, strict=True):
+        expected = block.code.rstrip("\n")
+        if block.lang != "python":
+            expected = f"%%bash\n{expected}"
+        assert _source(cell) == expected, block.where
+        tags = cell["metadata"].get("tags", [])
+        assert ("gpu-only" in tags) == bool(block.gpu_only), block.where
+        if block.expected_output is None:
+            assert cell["outputs"] == [], block.where
+        else:
+            assert _normalise(_stdout(cell)) == _normalise(block.expected_output), block.where
+    assert (nb["metadata"].get("accelerator") == "GPU") == any(b.gpu_only for b in blocks)
+    assert nb["metadata"]["guide"]["page"] == f"docs/{page_name(page)}"
+
+
+PAGE = """\
+# A chapter
+
+Some math \\(x^2\\) and `code \\(kept\\)`, a link to [LoRA](../peft/lora.md#merging) and
+[a section](#later).
+
+\\[
+y = W x
+\\]
+
+```mermaid
+flowchart LR
+  A --> B
+```
+
+=== "From scratch"
+
+    ```python
+    MODEL_ID = "tiny"  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+    print(MODEL_ID)
+    ```
+
+    <!--pytest-codeblocks:expected-output-->
+
+    ```text
+    tiny
+    ```
+
+!!! tip "Why"
+    Because.
+
+<!-- gpu-only: it needs CUDA -->
+
+```python
+import torch
+torch.ones(1, device="cuda")
+```
+
+<!-- not-run: a config for another machine -->
+
+```yaml
+key: value
+```
+
+```bash
+echo hi
+```
+
+## Later
+"""
+
+
+def _synthetic(text: str = PAGE) -> dict:
+    return build_expanded("part/page.md", *expand_text(text, "part/page.md"))
+
+
+def test_a_page_becomes_cells_in_order():
+    cells = _synthetic()["cells"]
+    kinds = [c["cell_type"] for c in cells]
+    assert kinds == ["markdown", "code"] + ["markdown", "code"] * 3 + ["markdown"]
+    intro, install, prose, knob_cell, note, gpu, notrun, bash, last = cells
+    assert intro["source"].startswith("# A chapter\n")
+    assert 'if importlib.util.find_spec("ftkit") is None:' in install["source"]
+    assert knob_cell["source"].startswith('MODEL_ID = "tiny"')
+    assert knob_cell["outputs"] == [{"name": "stdout", "output_type": "stream", "text": "tiny\n"}]
+    assert gpu["metadata"] == {"tags": ["gpu-only"]} and gpu["outputs"] == []
+    assert note["source"].endswith("> **GPU only.** It needs CUDA. Run this cell on a GPU runtime.")
+    assert "> **Not run by the tests.** A config for another machine." in notrun["source"]
+    assert "```yaml\nkey: value\n```" in notrun["source"]  # kept to read, not a code cell
+    assert bash["source"] == "%%bash\necho hi"
+    assert last["source"] == "## Later"
+    assert [c["id"] for c in cells] == [f"cell-{i:03d}" for i in range(9)]
+
+
+def test_prose_is_plain_notebook_markdown():
+    prose = _synthetic()["cells"][2]["source"]
+    site = "https://llm-fine-tuning-study-guide.github.io/guide/"
+    assert "Some math $x^2$ and `code \\(kept\\)`" in prose  # math in dollars, code untouched
+    assert f"[LoRA]({site}peft/lora/#merging)" in prose  # links go to the published site
+    assert f"[a section]({site}part/page/#later)" in prose
+    assert "$$\ny = W x\n$$" in prose
+    assert "flowchart" not in prose and f"[the page]({site}part/page/)" in prose
+    assert "**From scratch**" in prose and "===" not in prose  # tab label
+    notes = _synthetic()["cells"][4]["source"]
+    assert "> **Why**\n> Because." in notes  # admonition -> block quote
+    everything = "".join(c["source"] for c in _synthetic()["cells"])
+    assert "<!--" not in everything  # markers are notes now, not comments
+    assert "*[LoRA]:" not in everything  # the site's glossary tooltips stay on the site
+
+
+def test_code_inside_an_admonition_is_refused_not_dropped():
+    page = "# T\n\n!!! note\n    ```python\n    print(1)\n    ```\n"
+    with pytest.raises(
+        PageError, match="docs/part/page.md:4: this block did not become a notebook cell"
+    ):
+        _synthetic(page)
+
+
+def test_an_output_under_a_block_that_is_not_a_cell_is_refused():
+    page = "# T\n\n<!-- not-run: x -->\n\n```python\nprint(1)\n```\n\n"
+    page += "<!--pytest-codeblocks:expected-output-->\n\n```text\n1\n```\n"
+    with pytest.raises(PageError, match="expected output must follow its code block"):
+        _synthetic(page)
+
+
+@pytest.mark.parametrize("page", chapters(), ids=page_name)
+def test_knobs_are_tiny_by_default_and_one_edit_from_colab(page):
+    nb = _load(page)
+    intro = _source(nb["cells"][0])
+    assert "**The knobs.**" in intro
+    for cell in nb["cells"][2:]:
+        if cell["cell_type"] != "code":
+            continue
+        for line in _source(cell).split("\n"):
+            if "Colab GPU:" in line:
+                m = KNOB_RE.match(line)
+                assert m, f"{page_name(page)}: not a one-line knob: {line}"
+                assert f"| `{m['name']}` | `{m['value']}` |" in intro, line
+            # a model built or located on the spot is a knob: one line to swap for a hub id
+            if re.match(r"^[A-Z_]+ = .*\b(tiny_llama|tiny_vlm|get_model_path)\(", line):
+                assert KNOB_RE.match(line), f"{page_name(page)}: model line without knob: {line}"
+
+
+def _packages(install: str) -> list[str]:
+    tree = ast.parse(install)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and node.targets[0].id == "PACKAGES":
+            return ast.literal_eval(node.value)
+    raise AssertionError("no PACKAGES list")
+
+
+@pytest.mark.parametrize("page", chapters(), ids=page_name)
+def test_the_install_cell_pins_the_tested_stack(page):
+    nb = _load(page)
+    install = _source(nb["cells"][1])
+    compile(install, "install cell", "exec")
+    packages = _packages(install)
+    assert packages[0] == "ftkit @ git+https://github.com/llm-fine-tuning-study-guide/guide.git"
+    pinned = dict(p.split("==") for p in packages[1:])
+    for name, version in pinned.items():
+        assert pins()[name] == version, name
+    assert "torch" not in pinned and "pillow" not in pinned  # Colab's own builds stay
+    code = "\n".join(_source(c) for c in nb["cells"][2:] if c["cell_type"] == "code")
+    if "unsloth" in code:
+        assert install.index('find_spec("unsloth")') < install.index('find_spec("ftkit")')
+        assert "transformers" not in pinned and "trl" not in pinned  # Unsloth chooses those
+    else:
+        assert "unsloth" not in install
+        assert pinned["transformers"] == pins()["transformers"]
+        if re.search(r"^from trl import", code, re.M):
+            assert "trl" in pinned
+    if "unsloth" not in code and ("bitsandbytes" in code or "BitsAndBytesConfig" in code):
+        assert "bitsandbytes" in pinned
+    if "sentence_transformers" in code:
+        assert "sentence-transformers" in pinned
+
+
+def test_a_notebook_runs_end_to_end_on_the_cpu(tmp_path, monkeypatch):
+    """nbclient runs every cell in a fresh kernel; each prints exactly the output it shows."""
+    import nbclient
+    import nbformat
+
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core's migration warning
+    page = next(p for p in chapters() if page_name(p) == RUN_END_TO_END)
+    path = notebook_path(RUN_END_TO_END)
+    nb = nbformat.read(path, as_version=4)
+    shown = [_stdout(c) for c in nb.cells if c.cell_type == "code"]
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()
+    printed = [_stdout(c) for c in nb.cells if c.cell_type == "code"]
+    assert len(printed) == len(runnable_blocks(page)) + 1
+    assert any(shown), "the notebook shows outputs to compare"
+    for index, (want, got) in enumerate(zip(shown, printed, strict=True)):
+        if want:
+            assert _normalise(got) == _normalise(want), f"code cell {index}"
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
