@@ -6,9 +6,9 @@
 - The conversion of each page construct (tabs, admonitions, markers, diagrams, links, math) is
   checked on a small page written here.
 - The knobs: tiny defaults with a one-line Colab GPU value, listed in the first cell.
-- The install cell pins requirements.txt's versions, keeps Colab's torch, and gives Unsloth its
-  own line.
-- One notebook runs end to end with nbclient on the CPU and prints what it shows.
+- The install cell pins requirements.txt's versions and keeps Colab's torch; in the Unsloth
+  chapter it installs Unsloth alone on a GPU runtime and the guide's versions on a CPU one.
+- Two notebooks run end to end with nbclient on the CPU and print what they show.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from tools import notebooks
 from tools.notebooks import KNOB_RE, build_expanded, chapters, check, notebook_path, pins
 from tools.pages import PageError, expand_text, page_name, runnable_blocks
 
-RUN_END_TO_END = "foundations/training-and-fine-tuning.md"  # ~10 s of training on 2 cores
+# Run end to end in a kernel: a chapter that trains (~10 s on 2 cores), and one that defines
+# functions from ftkit's source in its cells, as a reader pastes them (~13 s).
+RUN_END_TO_END = ("foundations/training-and-fine-tuning.md", "quantization/index.md")
 CELL_TIMEOUT_S = 120  # as tests/test_docs.py's BLOCK_TIMEOUT_S
 
 
@@ -113,6 +115,8 @@ flowchart LR
 
     ```python
     MODEL_ID = "tiny"  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+    STEPS = 3  # Colab GPU: about one epoch
+    batch = 4  # on a GPU: 32
     print(MODEL_ID)
     ```
 
@@ -166,6 +170,14 @@ def test_a_page_becomes_cells_in_order():
     assert bash["source"] == "%%bash\necho hi"
     assert last["source"] == "## Later"
     assert [c["id"] for c in cells] == [f"cell-{i:03d}" for i in range(9)]
+
+
+def test_the_first_cell_lists_the_knobs_and_the_other_gpu_lines():
+    intro = _synthetic()["cells"][0]["source"]
+    assert '| `MODEL_ID` | `"tiny"` | `"meta-llama/Llama-3.2-1B-Instruct"` |' in intro
+    assert "| `STEPS` | `3` | about one epoch |" in intro  # words stay words
+    assert "| `batch = 4` | `32` |" in intro  # a line with an "on a GPU:" comment
+    assert "**GPU only.** 1 cell needs CUDA" in intro
 
 
 def test_prose_is_plain_notebook_markdown():
@@ -237,28 +249,37 @@ def test_the_install_cell_pins_the_tested_stack(page):
         assert pins()[name] == version, name
     assert "torch" not in pinned and "pillow" not in pinned  # Colab's own builds stay
     code = "\n".join(_source(c) for c in nb["cells"][2:] if c["cell_type"] == "code")
-    if "unsloth" in code:
+    if "unsloth" in code:  # Unsloth on a GPU runtime, the guide's versions on a CPU one
         assert install.index('find_spec("unsloth")') < install.index('find_spec("ftkit")')
         assert "transformers" not in pinned and "trl" not in pinned  # Unsloth chooses those
+        tree = ast.parse(install)
+        guide = next(n for n in tree.body if getattr(n, "targets", [None])[0] is not None
+                     and getattr(n.targets[0], "id", "") == "GUIDE_VERSIONS")  # fmt: skip
+        versions = dict(p.split("==") for p in ast.literal_eval(guide.value))
+        assert versions["transformers"] == pins()["transformers"]
+        assert versions["trl"] == pins()["trl"]
+        assert "else:  # a CPU runtime" in install and "PACKAGES += GUIDE_VERSIONS" in install
+        pinned |= versions  # what a CPU runtime gets
     else:
         assert "unsloth" not in install
         assert pinned["transformers"] == pins()["transformers"]
         if re.search(r"^from trl import", code, re.M):
             assert "trl" in pinned
-    if "unsloth" not in code and ("bitsandbytes" in code or "BitsAndBytesConfig" in code):
+    if "bitsandbytes" in code or "BitsAndBytesConfig" in code:
         assert "bitsandbytes" in pinned
     if "sentence_transformers" in code:
         assert "sentence-transformers" in pinned
 
 
-def test_a_notebook_runs_end_to_end_on_the_cpu(tmp_path, monkeypatch):
+@pytest.mark.parametrize("chapter", RUN_END_TO_END)
+def test_a_notebook_runs_end_to_end_on_the_cpu(chapter, tmp_path, monkeypatch):
     """nbclient runs every cell in a fresh kernel; each prints exactly the output it shows."""
     import nbclient
     import nbformat
 
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core's migration warning
-    page = next(p for p in chapters() if page_name(p) == RUN_END_TO_END)
-    path = notebook_path(RUN_END_TO_END)
+    page = next(p for p in chapters() if page_name(p) == chapter)
+    path = notebook_path(chapter)
     nb = nbformat.read(path, as_version=4)
     shown = [_stdout(c) for c in nb.cells if c.cell_type == "code"]
     client = nbclient.NotebookClient(

@@ -91,3 +91,13 @@ def test_markers_render_as_visible_admonitions():
     assert '    !!! warning "GPU only"' in out
     assert "Needs CUDA kernels. The doc tests skip this block" in out
     assert '!!! note "Not run by the tests"' in render_markers("<!-- not-run: a config -->")
+
+
+def test_blocks_run_as_a_notebook_cell_runs_them(tmp_path):
+    """No `from __future__ import annotations` leaks from tools/pages.py into the blocks: an
+    annotation naming something undefined fails on the page as it fails in Colab."""
+    from tools.pages import Block, run_python
+
+    block = Block("p.md", 1, "python", "def f(x: NotDefinedAnywhere):\n    pass\n", None, None)
+    with pytest.raises(NameError, match="NotDefinedAnywhere"):
+        run_python(block, {}, tmp_path)

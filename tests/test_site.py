@@ -305,6 +305,9 @@ def test_every_chapter_page_links_its_notebook(site):
         assert (folder / download).resolve().read_bytes() == notebook_path(name).read_bytes()
         assert 'class="jp-Notebook"' in (folder / here / "index.html").read_text(encoding="utf-8")
         assert buttons[1].count("<svg") == 3  # the theme's icons, inline: no icon font to fetch
+    listing = (site / "how-this-guide-works" / "index.html").read_text(encoding="utf-8")
+    for page in pages:  # the table of all notebooks
+        assert listing.count(colab_url(page_name(page))) == 1, page_name(page)
     for html in (site / "notebooks").rglob("index.html"):
         assert "cdnjs" not in html.read_text(encoding="utf-8"), html  # nbconvert's CDN scripts
 

@@ -24,8 +24,23 @@ from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # mkdocs loads hooks by path
 
-from tools.notebooks import NOTEBOOKS, colab_url, notebook_path, site_path  # noqa: E402
-from tools.pages import GPU_ONLY, MARKER_RE, NOT_RUN, ROOT, PageError, expand_text  # noqa: E402
+from tools.notebooks import (  # noqa: E402
+    NOTEBOOKS,
+    chapters,
+    colab_url,
+    notebook_path,
+    site_path,
+)
+from tools.pages import (  # noqa: E402
+    GPU_ONLY,
+    MARKER_RE,
+    NOT_RUN,
+    ROOT,
+    PageError,
+    as_sentence,
+    expand_text,
+    page_name,
+)
 
 ICONS = Path(material.__file__).parent / "templates" / ".icons"  # bundled with the theme
 # nbconvert's page template loads MathJax 2 from cdnjs; the site already loads its own MathJax 3.
@@ -54,9 +69,7 @@ def render_markers(markdown: str) -> str:
             continue
         kind, title, tail = _TITLES[m["kind"]]
         indent = m["indent"]
-        reason = m["reason"].strip()
-        reason = reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
-        body = f"{reason} {tail}".strip()
+        body = f"{as_sentence(m['reason'])} {tail}".strip()
         out += ["", f'{indent}!!! {kind} "{title}"', f"{indent}    {body}", ""]
     return "\n".join(out)
 
@@ -67,7 +80,11 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         expand_text(markdown, page.file.src_uri)
     except PageError as error:
         raise PluginError(str(error)) from None
-    return _with_buttons(render_markers(markdown), page.file.src_uri, page.url)
+    markdown = render_markers(markdown)
+    if NOTEBOOKS_TABLE in markdown:
+        table = notebooks_table(page.file.src_uri, page.url, config["nav"])
+        markdown = markdown.replace(NOTEBOOKS_TABLE, table)
+    return _with_buttons(markdown, page.file.src_uri, page.url)
 
 
 # --- notebooks -----------------------------------------------------------------------------------
@@ -130,6 +147,39 @@ def _with_buttons(markdown: str, chapter: str, page_url: str) -> str:
                 [*lines[: i + 1], "", notebook_buttons(chapter, page_url), *lines[i + 1 :]]
             )
     return markdown
+
+
+NOTEBOOKS_TABLE = "<!-- notebooks-table -->"  # where a page lists every chapter's notebook
+
+
+def _nav_files(nav) -> list[str]:
+    """The page files of mkdocs.yml's nav, in reading order."""
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, dict):
+        return [f for value in nav.values() for f in _nav_files(value)]
+    return [f for item in nav or [] for f in _nav_files(item)]
+
+
+def notebooks_table(page_src: str, page_url: str, nav) -> str:
+    """A Markdown table of every notebook, in the nav's order: its chapter, Colab, download, and
+    the copy on this site."""
+    order = _nav_files(nav)
+    rows = ["| Chapter | Notebook |", "| --- | --- |"]
+    ranked = sorted(chapters(), key=lambda p: (order + [page_name(p)]).index(page_name(p)))
+    for page in ranked:
+        chapter = page_name(page)
+        name = notebook_path(chapter).stem
+        title = page.read_text(encoding="utf-8").split("\n", 1)[0].removeprefix("# ")
+        source_dir = posixpath.dirname(page_src)
+        link = posixpath.relpath(chapter, source_dir or ".")
+        here = posixpath.relpath(f"notebooks/{name}.ipynb", source_dir or ".")
+        download = _relative(f"notebooks/{name}/{name}.ipynb", page_url)
+        rows.append(
+            f"| [{title}]({link}) | [Open in Colab]({colab_url(chapter)}) · "
+            f'<a href="{download}" download="{name}.ipynb">download</a> · [read it here]({here}) |'
+        )
+    return "\n".join(rows)
 
 
 def _notebook_chapter(page) -> str | None:

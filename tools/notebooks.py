@@ -47,6 +47,7 @@ from tools.pages import (  # noqa: E402
     ROOT,
     Block,
     PageError,
+    as_sentence,
     expand,
     extract_blocks,
     page_name,
@@ -59,12 +60,20 @@ NOTEBOOKS = ROOT / "notebooks"
 NOT_CHAPTERS = ("index.md", "how-this-guide-works.md")  # pages about the guide, not chapters
 # A knob: an upper-case name set at the top level, with its Colab GPU value in the comment.
 KNOB_RE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*) = (?P<value>.+?)  # Colab GPU: (?P<colab>.+)$")
+# Any other line that changes on a GPU says how in its comment: "# on a GPU: ...", "# T4: ...".
+GPU_HINT_RE = re.compile(
+    r"^(?P<code>.*?)\s*#\s*(?:[Oo]n a GPU|T4|[Rr]eal models?):\s*(?P<hint>.+)$"
+)
 # Colab's own builds stay: its torch is built for its GPU, and its pillow is imported when the
 # runtime starts (replacing it would ask for a restart); ftkit only needs pillow>=10.
 COLAB_KEEPS = {"torch", "pillow"}
 # The libraries Unsloth installs at its own versions; pinning ours would break it.
-UNSLOTH_OWNS = {"transformers", "tokenizers", "trl", "datasets", "peft", "accelerate"}
-UNSLOTH_OWNS |= {"bitsandbytes", "safetensors"}
+UNSLOTH_OWNS = {
+    "transformers", "tokenizers", "trl", "datasets", "peft", "accelerate", "bitsandbytes",
+    "safetensors",
+}  # fmt: skip
+# Libraries that transformers imports only when a class of theirs is used: the name shows the need.
+LAZY_LIBRARIES = {"BitsAndBytesConfig": "bitsandbytes"}
 TAB_RE = re.compile(r'^(?P<indent>\s*)===\+?\s+"(?P<title>.*)"\s*$')
 ADMONITION_RE = re.compile(
     r'^(?P<indent>\s*)(?:!!!|\?\?\?\+?)\s+(?P<kind>[\w-]+)(?:\s+"(?P<title>.*)")?\s*$'
@@ -81,7 +90,6 @@ class Knob:
     name: str
     value: str
     colab: str
-    cell: int  # index of its cell in the list given to ``knobs``
 
 
 @functools.cache
@@ -107,8 +115,11 @@ def notebook_path(page: str) -> Path:
 
 def colab_url(page: str) -> str:
     """The notebook opened in Colab straight from the repository's main branch."""
-    repo = _site()[0].removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{notebook_name(page)}.ipynb"  # noqa: E501
+    repo = _site()[0]
+    if not repo.startswith("https://github.com/"):
+        raise PageError(f"mkdocs.yml: repo_url {repo} is not on GitHub, which Colab opens from")
+    path = f"{repo.removeprefix('https://github.com/')}/blob/main/notebooks"
+    return f"https://colab.research.google.com/github/{path}/{notebook_name(page)}.ipynb"
 
 
 def site_path(page: str) -> str:
@@ -279,28 +290,30 @@ def imported_modules(codes: list[str]) -> set[str]:
     return {name.split(".")[0] for name in seen}
 
 
-def install_packages(codes: list[str]) -> tuple[bool, list[str]]:
-    """(needs Unsloth, pip requirements): ftkit from the repository, then the pinned libraries.
+def install_packages(codes: list[str]) -> tuple[list[str], list[str]]:
+    """(pip requirements, the ones Unsloth replaces) for a chapter's code.
 
-    The pins are ftkit's own dependencies and the distributions of every module the code (and the
-    ftkit modules it uses) imports, at requirements.txt's versions; accelerate too, which
-    transformers' Trainer and TRL need. ``COLAB_KEEPS`` are left to Colab.
+    The requirements are ftkit from the repository, then ftkit's own dependencies and the
+    distributions of every module the code (and the ftkit modules it uses) imports, at
+    requirements.txt's versions; accelerate too, which transformers' Trainer and TRL need.
+    ``COLAB_KEEPS`` are left to Colab. For a chapter that imports Unsloth, the libraries Unsloth
+    installs at its own versions come second, apart, to install only where Unsloth is not.
     """
     modules = imported_modules(codes)
-    unsloth = "unsloth" in modules
     by_module = importlib.metadata.packages_distributions()
     dists = set(_ftkit_dependencies()) | {"accelerate"}
     for module in modules:
         dists |= {_normal(d) for d in by_module.get(module, [])}
+    dists |= {dist for name, dist in LAZY_LIBRARIES.items() if any(name in c for c in codes)}
     dists = {d for d in dists if d in pins() and d not in COLAB_KEEPS}
-    if unsloth:
-        dists -= UNSLOTH_OWNS
-    repo = _site()[0]
-    return unsloth, [f"ftkit @ git+{repo}.git"] + [f"{d}=={pins()[d]}" for d in sorted(dists)]
+    owned = dists & UNSLOTH_OWNS if "unsloth" in modules else set()
+    packages = [f"ftkit @ git+{_site()[0]}.git"]
+    packages += [f"{d}=={pins()[d]}" for d in sorted(dists - owned)]
+    return packages, [f"{d}=={pins()[d]}" for d in sorted(owned)]
 
 
 def install_cell(codes: list[str]) -> str:
-    unsloth, packages = install_packages(codes)
+    packages, unsloth_replaces = install_packages(codes)
     lines = [
         "# Installs ftkit from the guide's repository and the library versions the guide",
         "# is tested with, where ftkit is missing (a fresh Colab runtime). Colab's torch",
@@ -309,19 +322,28 @@ def install_cell(codes: list[str]) -> str:
         "import subprocess",
         "import sys",
         "",
+        'PIP = [sys.executable, "-m", "pip", "install", "-q"]',
         "PACKAGES = [",
         *(f'    "{p}",' for p in packages),
         "]",
     ]
-    if unsloth:
+    if unsloth_replaces:
         lines += [
-            "# Unsloth first, on its own: it brings its own transformers, TRL, peft, datasets.",
-            'if importlib.util.find_spec("unsloth") is None:',
-            '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "unsloth"], check=True)',  # noqa: E501
+            "GUIDE_VERSIONS = [  # Unsloth installs its own versions of these",
+            *(f'    "{p}",' for p in unsloth_replaces),
+            "]",
+            "",
+            "import torch",
+            "",
+            "if torch.cuda.is_available():  # a GPU runtime: Unsloth first, on its own",
+            '    if importlib.util.find_spec("unsloth") is None:',
+            '        subprocess.run([*PIP, "unsloth"], check=True)',
+            "else:  # a CPU runtime: no Unsloth (it needs a GPU), the guide's versions",
+            "    PACKAGES += GUIDE_VERSIONS",
         ]
     lines += [
         'if importlib.util.find_spec("ftkit") is None:',
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *PACKAGES], check=True)',
+        "    subprocess.run([*PIP, *PACKAGES], check=True)",
     ]
     return "\n".join(lines)
 
@@ -332,26 +354,41 @@ def install_cell(codes: list[str]) -> str:
 def knobs(cells: list[dict]) -> list[Knob]:
     """Every knob line of the notebook's code cells, in order."""
     found, seen = [], set()
-    for index, cell in enumerate(cells):
+    for cell in cells:
         if cell["cell_type"] != "code":
             continue
         for line in cell["source"].split("\n"):
             m = KNOB_RE.match(line)
             if m and m.group(0) not in seen:  # a knob set again, the same way, is one knob
                 seen.add(m.group(0))
-                found.append(Knob(m["name"], m["value"], m["colab"], index))
+                found.append(Knob(m["name"], m["value"], m["colab"]))
+    return found
+
+
+def gpu_hints(cells: list[dict]) -> list[tuple[str, str]]:
+    """(code, what to do) for every other line whose comment says how it changes on a GPU."""
+    found = []
+    for cell in cells:
+        if cell["cell_type"] != "code" or GPU_ONLY in cell["metadata"].get("tags", []):
+            continue
+        for line in cell["source"].split("\n"):
+            m = GPU_HINT_RE.match(line.strip())
+            if m and not KNOB_RE.match(line) and (m["code"], m["hint"]) not in found:
+                found.append((m["code"], m["hint"]))
     return found
 
 
 def _intro(page: str, title: str, cells: list[dict]) -> str:
     found = knobs(cells)
+    hints = gpu_hints(cells)
     gpu = sum("gpu-only" in c["metadata"].get("tags", []) for c in cells)
     text = [
         f"# {title}",
         "",
         f"*The notebook of the chapter [{title}]({page_url(page)}) of the LLM Fine-Tuning Study "
-        "Guide, generated from the page. Every code cell is a block the guide's tests run on "
-        "every change, and the output under a cell is the output they check.*",
+        "Guide, generated from the page. After the install cell, every code cell is a block the "
+        "guide's tests run on every change, and the output under a cell is the output they "
+        "check.*",
         "",
         "**Run it** top to bottom: the first code cell installs ftkit and the tested library "
         "versions, and the cells share one namespace, as the page's blocks do. As it is, the "
@@ -364,25 +401,43 @@ def _intro(page: str, title: str, cells: list[dict]) -> str:
         text += [
             "**The knobs.** Each line below sets a knob to its tiny default, with the value for a "
             "Colab GPU in its comment. To train a real model, switch the runtime to a GPU "
-            "(*Runtime > Change runtime type > T4 GPU*) and replace the default with the Colab "
-            "value, one edit per knob; the rest of the code stays the same.",
+            "(*Runtime > Change runtime type > T4 GPU*) and replace each default with its Colab "
+            "value: one edit per knob.",
             "",
             "| knob | default here (CPU) | Colab GPU |",
             "| --- | --- | --- |",
         ]
         for knob in found:
-            colab = knob.colab if knob.colab[:1].isalpha() else f"`{knob.colab}`"  # prose or code
-            text.append(f"| `{knob.name}` | `{_cell(knob.value)}` | {_cell(colab)} |")
+            text.append(f"| `{knob.name}` | `{_cell(knob.value)}` | {_code_or_prose(knob.colab)} |")
         text.append("")
     else:
         text += [
             "**The knobs.** This chapter has none: its code is the same on a CPU and on a GPU.",
             "",
         ]
+    if hints:
+        text += [
+            "**Other lines for a GPU.** These lines are set for the CPU, and their comment says "
+            "what a GPU run uses instead:",
+            "",
+            "| line | on a GPU |",
+            "| --- | --- |",
+            *(f"| `{_cell(code)}` | {_code_or_prose(hint)} |" for code, hint in hints),
+            "",
+        ]
+    if "GUIDE_VERSIONS" in cells[0]["source"]:  # the install cell of an Unsloth chapter
+        text += [
+            "**Unsloth or not.** On a GPU runtime, the first cell installs Unsloth, which brings "
+            "its own, older transformers and TRL. The cells that do not use Unsloth are tested "
+            "with the guide's versions, which the first cell installs on a CPU runtime: run them "
+            "there. (With TRL 1.15, as Unsloth installed it on 2026-11-22, `SFTTrainer` on a CPU "
+            "fails inside TRL's Triton loss kernel.)",
+            "",
+        ]
     if gpu:
         text += [
-            f"**GPU only.** {gpu} cell{'s' if gpu > 1 else ''} need CUDA and carry the tag "
-            "`gpu-only` and a note above them; run them on a GPU runtime. The tests skip them on "
+            f"**GPU only.** {gpu} cell{'s need' if gpu > 1 else ' needs'} CUDA, with the tag "
+            "`gpu-only` and a note above; run on a GPU runtime. The tests skip such cells on "
             "machines without CUDA.",
             "",
         ]
@@ -393,11 +448,20 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _new_cell(kind: str, source: str, **extra) -> dict:
-    cell = {"cell_type": kind, "metadata": extra.pop("metadata", {}), "source": source}
+def _code_or_prose(text: str) -> str:
+    """A table cell: a Python expression as code, words as words."""
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        return _cell(text)
+    return f"`{_cell(text)}`"
+
+
+def _new_cell(kind: str, source: str, metadata: dict | None = None) -> dict:
+    cell = {"cell_type": kind, "metadata": metadata or {}, "source": source}
     if kind == "code":
         cell |= {"execution_count": None, "outputs": []}
-    return cell | extra
+    return cell
 
 
 def _code_source(block: Block) -> str:
@@ -406,7 +470,7 @@ def _code_source(block: Block) -> str:
 
 
 def _note(kind: str, reason: str) -> list[str]:
-    reason = reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
+    reason = as_sentence(reason)
     if kind == GPU_ONLY:
         return [f"> **GPU only.** {reason} Run this cell on a GPU runtime.", ""]
     return [f"> **Not run by the tests.** {reason}", ""]

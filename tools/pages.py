@@ -95,6 +95,12 @@ class Block:
         return f"docs/{self.page}:{self.line}"
 
 
+def as_sentence(reason: str) -> str:
+    """A marker's reason as the reader sees it: capitalised, with a final full stop."""
+    reason = reason.strip()
+    return reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
+
+
 def pages() -> list[Path]:
     """Every Markdown page of the site (docs/includes/ holds fragments, not pages)."""
     return sorted(p for p in DOCS.rglob("*.md") if "includes" not in p.relative_to(DOCS).parts)
@@ -255,7 +261,9 @@ def run_python(block: Block, namespace: dict, folder: Path) -> str:
     The one way a page's blocks are run: by the doc tests and by ``tools/refresh_outputs.py``,
     so the output a page shows is produced exactly as the tests check it.
     """
-    code = compile(block.code, f"{block.where} (block)", "exec")
+    # dont_inherit: not this module's `from __future__ import annotations`; a notebook cell or a
+    # pasted block runs without it, so annotations are evaluated where a function is defined.
+    code = compile(block.code, f"{block.where} (block)", "exec", dont_inherit=True)
     out = io.StringIO()
     with working_dir(folder), contextlib.redirect_stdout(out):
         exec(code, namespace)

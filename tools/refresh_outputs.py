@@ -6,7 +6,8 @@ Runs the page's Python blocks top to bottom in one namespace, in a scratch folde
 the doc tests do, and replaces the text under each ``<!--pytest-codeblocks:expected-output-->``
 with the block's real stdout. Review the diff (``git diff docs/``) before committing: the prose
 around a table may need to change with it. gpu-only blocks are skipped, and a
-block that raises stops the script, leaving the page untouched.
+block that raises stops the script, leaving the page untouched. The chapters' notebooks are
+regenerated afterwards (``tools/notebooks.py``), since they show the same outputs.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def refresh(page: str) -> int:
 
 
 if __name__ == "__main__":
+    from tools.notebooks import write
+
     for name in sys.argv[1:]:
         page = str(Path(name).resolve().relative_to(DOCS))
         print(f"{page}: {refresh(page)} output block(s) changed")
+    for line in write():
+        if not line.endswith(": unchanged"):
+            print(line)

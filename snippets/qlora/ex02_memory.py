@@ -3,6 +3,19 @@
 Run alone: python snippets/qlora/ex02_memory.py
 """
 
+# --8<-- [start:names]
+# What the ftkit.memory source below uses, so that it runs where it is pasted:
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+from ftkit.memory import CATEGORIES, MeasuredPeak, ModelShape
+
+# --8<-- [end:names]
+
 # --8<-- [start:validate]
 import tempfile
 

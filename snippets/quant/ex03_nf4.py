@@ -4,6 +4,12 @@ bitsandbytes, and double quantization's bit accounting.
 Run alone: python snippets/quant/ex03_nf4.py
 """
 
+# --8<-- [start:names]
+# What the quantize_4bit source below uses besides quantize_blockwise (defined above):
+from ftkit.quant import BLOCKSIZES, CODEBOOKS, QuantError, Quantized4bit, _check_input, dynamic_map
+
+# --8<-- [end:names]
+
 # --8<-- [start:levels]
 import bitsandbytes.functional as bnb
 import torch

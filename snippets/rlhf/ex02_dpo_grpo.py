@@ -4,6 +4,15 @@ SFT model.
 Run alone: python snippets/rlhf/ex02_dpo_grpo.py
 """
 
+# --8<-- [start:names]
+# What the dpo_loss source below uses, so that it runs where it is pasted:
+import torch
+import torch.nn.functional as F
+
+from ftkit.losses import LOSS_TYPES, DPOOutput
+
+# --8<-- [end:names]
+
 # --8<-- [start:sft]
 import torch
 from datasets import Dataset
@@ -16,7 +25,7 @@ from ftkit.evaluate import reasoning_scores
 from ftkit.tiny import tiny_llama
 
 BASE_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
-CPU = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)  # on a GPU: drop this line
+CPU = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)  # Colab GPU: dict(fp16=True)
 tokenizer = AutoTokenizer.from_pretrained(BASE_ID)
 train, test = reasoning_task(n_train=1200, n_test=100, steps=3, seed=0)
 

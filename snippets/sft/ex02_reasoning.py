@@ -54,7 +54,7 @@ from transformers import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
 MAX_STEPS = 600  # Colab GPU: about 1-2 epochs of your data set
-CPU = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)  # on a GPU: drop this line
+CPU = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)  # Colab GPU: dict(fp16=True)
 LORA = LoraConfig(
     r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM",
     modules_to_save=["embed_tokens", "lm_head"],  # see "Why the output layer trains too"
