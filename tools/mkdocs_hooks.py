@@ -28,6 +28,7 @@ from tools.notebooks import (  # noqa: E402
     NOTEBOOKS,
     chapters,
     colab_url,
+    notebook_name,
     notebook_path,
     site_path,
 )
@@ -113,10 +114,16 @@ def _relative(target: str, page_url: str) -> str:
     return rel + ("/" if target.endswith("/") and not rel.endswith("/") else "")
 
 
+def _download(chapter: str, page_url: str) -> str:
+    """The link to the notebook file itself, which mkdocs-jupyter copies next to its page."""
+    name = notebook_name(chapter)
+    return _relative(f"notebooks/{name}/{name}.ipynb", page_url)
+
+
 def notebook_buttons(chapter: str, page_url: str, back: str | None = None) -> str:
     """The button row: open the chapter's notebook in Colab, download it, and a third link."""
-    name = notebook_path(chapter).stem
-    download = _relative(f"notebooks/{name}/{name}.ipynb", page_url)
+    name = notebook_name(chapter)
+    download = _download(chapter, page_url)
     if back is None:
         third = (
             _relative(f"notebooks/{name}/", page_url),
@@ -167,14 +174,14 @@ def notebooks_table(page_src: str, page_url: str, nav) -> str:
     order = _nav_files(nav)
     rows = ["| Chapter | Notebook |", "| --- | --- |"]
     ranked = sorted(chapters(), key=lambda p: (order + [page_name(p)]).index(page_name(p)))
+    source_dir = posixpath.dirname(page_src) or "."  # Markdown links are relative to the source
     for page in ranked:
         chapter = page_name(page)
-        name = notebook_path(chapter).stem
+        name = notebook_name(chapter)
         title = page.read_text(encoding="utf-8").split("\n", 1)[0].removeprefix("# ")
-        source_dir = posixpath.dirname(page_src)
-        link = posixpath.relpath(chapter, source_dir or ".")
-        here = posixpath.relpath(f"notebooks/{name}.ipynb", source_dir or ".")
-        download = _relative(f"notebooks/{name}/{name}.ipynb", page_url)
+        link = posixpath.relpath(chapter, source_dir)
+        here = posixpath.relpath(f"notebooks/{name}.ipynb", source_dir)
+        download = _download(chapter, page_url)
         rows.append(
             f"| [{title}]({link}) | [Open in Colab]({colab_url(chapter)}) · "
             f'<a href="{download}" download="{name}.ipynb">download</a> · [read it here]({here}) |'

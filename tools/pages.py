@@ -72,7 +72,7 @@ class Fence:
     code: str
     marker: Marker | None
     is_expected_output: bool  # the stdout of the block before it
-    span: tuple[int, int] = (0, 0)  # indices of its opening and closing lines in the expanded text
+    span: tuple[int, int]  # indices of its opening and closing lines in the expanded text
 
     @property
     def where(self) -> str:
