@@ -39,7 +39,6 @@ if __package__ in (None, ""):  # run as a script: python tools/notebooks.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.pages import (  # noqa: E402
-    CONFIG,
     EXPECTED_OUTPUT_RE,
     GPU_ONLY,
     MARKER_RE,
@@ -54,6 +53,7 @@ from tools.pages import (  # noqa: E402
     pages,
     runnable_blocks,
     scan_fences,
+    site_config,
 )
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -95,9 +95,7 @@ class Knob:
 @functools.cache
 def _site() -> tuple[str, str]:
     """The repository and site URLs from mkdocs.yml (so a fork's notebooks point at the fork)."""
-    from mkdocs.config import load_config
-
-    config = load_config(str(CONFIG))
+    config = site_config()
     return config["repo_url"].rstrip("/"), config["site_url"].rstrip("/") + "/"
 
 

@@ -111,12 +111,19 @@ def page_name(page: Path) -> str:
 
 
 @functools.cache
+def site_config():
+    """mkdocs.yml as MkDocs reads it, loaded once for the snippet expander and the notebooks."""
+    from mkdocs.config import load_config
+
+    return load_config(str(CONFIG))
+
+
+@functools.cache
 def _snippet_preprocessor():
     """pymdownx's SnippetPreprocessor configured exactly as the site configures it."""
     import markdown
-    from mkdocs.config import load_config
 
-    config = load_config(str(CONFIG))
+    config = site_config()
     md = markdown.Markdown(
         extensions=config["markdown_extensions"], extension_configs=config["mdx_configs"]
     )
