@@ -21,9 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from tools.pages import Block, PageError, pages, run_python, runnable_blocks
-
-BLOCK_TIMEOUT_S = 120  # per block, the issues' budget; the slowest (an SFT run) takes ~45 s
+from tools.pages import (
+    BLOCK_TIMEOUT_S,
+    Block,
+    PageError,
+    normalise_output,
+    pages,
+    run_python,
+    runnable_blocks,
+)
 
 
 def _collect() -> list:
@@ -68,10 +74,6 @@ class _Page:
 _STATE: dict[str, _Page] = {}
 
 
-def _normalise(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.strip("\n").split("\n"))
-
-
 def _run(block: Block, state: _Page) -> str:
     """Execute one block in the page's namespace and folder; return what it printed."""
     if block.lang == "python":
@@ -94,13 +96,13 @@ def _run(block: Block, state: _Page) -> str:
             )
         printed = proc.stdout
     sys.stdout.write(printed)  # pytest shows it on failure
-    if block.expected_output is not None and _normalise(printed) != _normalise(
+    if block.expected_output is not None and normalise_output(printed) != normalise_output(
         block.expected_output
     ):
         diff = "\n".join(
             difflib.unified_diff(
-                _normalise(block.expected_output).split("\n"),
-                _normalise(printed).split("\n"),
+                normalise_output(block.expected_output).split("\n"),
+                normalise_output(printed).split("\n"),
                 "shown on the page",
                 "printed by the block",
                 lineterm="",

@@ -22,12 +22,18 @@ import pytest
 
 from tools import notebooks
 from tools.notebooks import KNOB_RE, build_expanded, chapters, check, notebook_path, pins
-from tools.pages import PageError, expand_text, page_name, runnable_blocks
+from tools.pages import (
+    BLOCK_TIMEOUT_S,
+    PageError,
+    expand_text,
+    normalise_output,
+    page_name,
+    runnable_blocks,
+)
 
 # Run end to end in a kernel: a chapter that trains (~10 s on 2 cores), and one that defines
 # functions from ftkit's source in its cells, as a reader pastes them (~13 s).
 RUN_END_TO_END = ("foundations/training-and-fine-tuning.md", "quantization/index.md")
-CELL_TIMEOUT_S = 120  # as tests/test_docs.py's BLOCK_TIMEOUT_S
 
 
 def _load(page) -> dict:
@@ -40,10 +46,6 @@ def _source(cell: dict) -> str:
 
 def _stdout(cell: dict) -> str:
     return "".join("".join(o["text"]) for o in cell.get("outputs", []) if o.get("name") == "stdout")
-
-
-def _normalise(text: str) -> str:  # as the doc tests compare outputs
-    return "\n".join(line.rstrip() for line in text.strip("\n").split("\n"))
 
 
 def test_committed_notebooks_are_current():
@@ -91,7 +93,8 @@ def test_code_cells_are_the_blocks_the_doc_tests_run(page):
         if block.expected_output is None:
             assert cell["outputs"] == [], block.where
         else:
-            assert _normalise(_stdout(cell)) == _normalise(block.expected_output), block.where
+            shown = normalise_output(block.expected_output)
+            assert normalise_output(_stdout(cell)) == shown, block.where
     assert (nb["metadata"].get("accelerator") == "GPU") == any(b.gpu_only for b in blocks)
     assert nb["metadata"]["guide"]["page"] == f"docs/{page_name(page)}"
 
@@ -284,7 +287,7 @@ def test_a_notebook_runs_end_to_end_on_the_cpu(chapter, tmp_path, monkeypatch):
     shown = [_stdout(c) for c in nb.cells if c.cell_type == "code"]
     client = nbclient.NotebookClient(
         nb,
-        timeout=CELL_TIMEOUT_S,
+        timeout=BLOCK_TIMEOUT_S,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
@@ -294,6 +297,6 @@ def test_a_notebook_runs_end_to_end_on_the_cpu(chapter, tmp_path, monkeypatch):
     assert any(shown), "the notebook shows outputs to compare"
     for index, (want, got) in enumerate(zip(shown, printed, strict=True)):
         if want:
-            assert _normalise(got) == _normalise(want), f"code cell {index}"
+            assert normalise_output(got) == normalise_output(want), f"code cell {index}"
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors

@@ -38,6 +38,9 @@ CONFIG = ROOT / "mkdocs.yml"
 
 RUNNABLE = ("python", "bash", "sh")  # the fence languages pytest-codeblocks executes
 GPU_ONLY, NOT_RUN = "gpu-only", "not-run"
+# Per block of a page (and cell of a notebook), the issues' budget; the slowest, an SFT run,
+# takes ~45 s. The doc tests and the notebook tests enforce it.
+BLOCK_TIMEOUT_S = 120
 MARKER_RE = re.compile(
     r"^(?P<indent>\s*)<!--\s*(?P<kind>gpu-only|not-run)\s*:(?P<reason>.*?)-->\s*$"
 )
@@ -275,3 +278,9 @@ def run_python(block: Block, namespace: dict, folder: Path) -> str:
     with working_dir(folder), contextlib.redirect_stdout(out):
         exec(code, namespace)
     return out.getvalue()
+
+
+def normalise_output(text: str) -> str:
+    """Printed text as the doc tests compare it with a page's output (and the notebook tests
+    with a cell's): no blank lines at either end, no trailing spaces."""
+    return "\n".join(line.rstrip() for line in text.strip("\n").split("\n"))
