@@ -173,7 +173,9 @@ def notebooks_table(page_src: str, page_url: str, nav) -> str:
     the copy on this site."""
     order = _nav_files(nav)
     rows = ["| Chapter | Notebook |", "| --- | --- |"]
-    ranked = sorted(chapters(), key=lambda p: (order + [page_name(p)]).index(page_name(p)))
+    ranked = sorted(  # a chapter missing from the nav comes last
+        chapters(), key=lambda p: order.index(page_name(p)) if page_name(p) in order else len(order)
+    )
     source_dir = posixpath.dirname(page_src) or "."  # Markdown links are relative to the source
     for page in ranked:
         chapter = page_name(page)

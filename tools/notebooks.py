@@ -379,7 +379,7 @@ def gpu_hints(cells: list[dict]) -> list[tuple[str, str]]:
 def _intro(page: str, title: str, cells: list[dict]) -> str:
     found = knobs(cells)
     hints = gpu_hints(cells)
-    gpu = sum("gpu-only" in c["metadata"].get("tags", []) for c in cells)
+    gpu = sum(GPU_ONLY in c["metadata"].get("tags", []) for c in cells)
     text = [
         f"# {title}",
         "",
@@ -564,39 +564,46 @@ def render(notebook: dict) -> str:
     return nbformat.writes(node).rstrip("\n") + "\n"
 
 
+def _compare() -> tuple[list[tuple[Path, Path, str, str | None]], list[Path]]:
+    """Each chapter's notebook as generated now beside the committed one, and the notebooks
+    that have no chapter: ``([(path, page, new text, committed text or None)], [extra path])``.
+    """
+    found = []
+    for page in chapters():
+        path = notebook_path(page_name(page))
+        old = path.read_text(encoding="utf-8") if path.is_file() else None
+        found.append((path, page, render(build(page)), old))
+    paths = {path for path, *_ in found}
+    return found, [p for p in sorted(NOTEBOOKS.glob("*.ipynb")) if p not in paths]
+
+
 def check() -> list[str]:
     """What is out of date: one line per stale, missing or extra notebook."""
     problems = []
-    expected = {notebook_path(page_name(p)): p for p in chapters()}
-    for path, page in expected.items():
+    found, extra = _compare()
+    for path, page, text, old in found:
         rel = f"notebooks/{path.name}"
-        if not path.is_file():
+        if old is None:
             problems.append(f"{rel} is missing (chapter docs/{page_name(page)})")
-        elif path.read_text(encoding="utf-8") != render(build(page)):
+        elif old != text:
             problems.append(f"{rel} is stale: docs/{page_name(page)} or its snippets changed")
-    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        if path not in expected:
-            problems.append(f"notebooks/{path.name} has no chapter: delete it")
+    problems += [f"notebooks/{path.name} has no chapter: delete it" for path in extra]
     return problems
 
 
 def write() -> list[str]:
     """Write every chapter's notebook and delete notebooks that lost their chapter."""
     NOTEBOOKS.mkdir(exist_ok=True)
-    done, keep = [], set()
-    for page in chapters():
-        path = notebook_path(page_name(page))
-        keep.add(path)
-        text = render(build(page))
-        old = path.read_text(encoding="utf-8") if path.is_file() else None
+    done = []
+    found, extra = _compare()
+    for path, _, text, old in found:
         if old != text:
             path.write_text(text, encoding="utf-8")
         state = "unchanged" if old == text else ("written" if old is None else "updated")
         done.append(f"notebooks/{path.name}: {state}")
-    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        if path not in keep:
-            path.unlink()
-            done.append(f"notebooks/{path.name}: deleted (no chapter)")
+    for path in extra:
+        path.unlink()
+        done.append(f"notebooks/{path.name}: deleted (no chapter)")
     return done
 
 
