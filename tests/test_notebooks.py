@@ -232,12 +232,12 @@ def test_knobs_are_tiny_by_default_and_one_edit_from_colab(page):
                 assert KNOB_RE.match(line), f"{page_name(page)}: model line without knob: {line}"
 
 
-def _packages(install: str) -> list[str]:
-    tree = ast.parse(install)
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and node.targets[0].id == "PACKAGES":
+def _list(install: str, name: str) -> list[str]:
+    """The literal list the install cell assigns to ``name`` (PACKAGES, GUIDE_VERSIONS)."""
+    for node in ast.parse(install).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
             return ast.literal_eval(node.value)
-    raise AssertionError("no PACKAGES list")
+    raise AssertionError(f"no {name} list")
 
 
 @pytest.mark.parametrize("page", chapters(), ids=page_name)
@@ -245,7 +245,7 @@ def test_the_install_cell_pins_the_tested_stack(page):
     nb = _load(page)
     install = _source(nb["cells"][1])
     compile(install, "install cell", "exec")
-    packages = _packages(install)
+    packages = _list(install, "PACKAGES")
     assert packages[0] == "ftkit @ git+https://github.com/llm-fine-tuning-study-guide/guide.git"
     pinned = dict(p.split("==") for p in packages[1:])
     for name, version in pinned.items():
@@ -255,10 +255,7 @@ def test_the_install_cell_pins_the_tested_stack(page):
     if "unsloth" in code:  # Unsloth on a GPU runtime, the guide's versions on a CPU one
         assert install.index('find_spec("unsloth")') < install.index('find_spec("ftkit")')
         assert "transformers" not in pinned and "trl" not in pinned  # Unsloth chooses those
-        tree = ast.parse(install)
-        guide = next(n for n in tree.body if getattr(n, "targets", [None])[0] is not None
-                     and getattr(n.targets[0], "id", "") == "GUIDE_VERSIONS")  # fmt: skip
-        versions = dict(p.split("==") for p in ast.literal_eval(guide.value))
+        versions = dict(p.split("==") for p in _list(install, "GUIDE_VERSIONS"))
         assert versions["transformers"] == pins()["transformers"]
         assert versions["trl"] == pins()["trl"]
         assert "else:  # a CPU runtime" in install and "PACKAGES += GUIDE_VERSIONS" in install
