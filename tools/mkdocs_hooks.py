@@ -21,6 +21,7 @@ import material
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url  # links relative to the page: any site prefix works
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # mkdocs loads hooks by path
 
@@ -107,17 +108,10 @@ def _icon(name: str) -> str:
     return f'<span class="twemoji">{svg}</span>'
 
 
-def _relative(target: str, page_url: str) -> str:
-    """A site path as a link from the page at ``page_url`` (so the site works under any prefix)."""
-    base = page_url if page_url.endswith("/") or not page_url else posixpath.dirname(page_url)
-    rel = posixpath.relpath(target, base.rstrip("/") or ".")
-    return rel + ("/" if target.endswith("/") and not rel.endswith("/") else "")
-
-
 def _download(chapter: str, page_url: str) -> str:
     """The link to the notebook file itself, which mkdocs-jupyter copies next to its page."""
     name = notebook_name(chapter)
-    return _relative(f"notebooks/{name}/{name}.ipynb", page_url)
+    return get_relative_url(f"notebooks/{name}/{name}.ipynb", page_url)
 
 
 def notebook_buttons(chapter: str, page_url: str, back: str | None = None) -> str:
@@ -126,12 +120,12 @@ def notebook_buttons(chapter: str, page_url: str, back: str | None = None) -> st
     download = _download(chapter, page_url)
     if back is None:
         third = (
-            _relative(f"notebooks/{name}/", page_url),
+            get_relative_url(f"notebooks/{name}/", page_url),
             "material/notebook-outline",
             "Read it here",
         )
     else:
-        third = (_relative(back, page_url), "material/arrow-left", "Back to the chapter")
+        third = (get_relative_url(back, page_url), "material/arrow-left", "Back to the chapter")
     return (
         '<div class="notebook-buttons">\n'
         f'<a class="md-button md-button--primary" href="{colab_url(chapter)}">'
