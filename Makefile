@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Hides Material's end-of-life banner in every build log.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup setup-browser build serve test lint format notebooks clean
+.PHONY: setup setup-browser build serve test test-hosts lint format notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,7 +29,7 @@ serve: setup  ## build and serve the site on http://127.0.0.1:8000, rebuilding o
 	$(PY) -m mkdocs serve --strict -a 127.0.0.1:8000
 
 notebooks: setup  ## regenerate notebooks/*.ipynb from the chapters (the tests check they match)
-	$(PY) tools/notebooks.py
+	$(PY) -m tools.notebooks
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -40,7 +40,10 @@ format: setup
 	$(VENV)/bin/ruff format .
 
 test: setup setup-browser lint  ## all tests: ftkit units, doc tests, guards, site in a browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder --page-times
+
+test-hosts: setup  ## the doc tests and notebooks under stand-ins for other CPUs, each leg must pass
+	$(PY) -m tools.hosts test
 
 clean:
 	rm -rf site test-artifacts .pytest_cache .ruff_cache

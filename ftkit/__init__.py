@@ -1,17 +1,26 @@
 """ftkit: the small, readable training package behind the LLM Fine-Tuning Study Guide.
 
-One module per concept, each readable top to bottom:
+One module per concept, each readable top to bottom. At the bottom, depending on nothing else
+in ftkit: ``cache``, ``chat``, ``train`` and the algorithms; then the data (``validation``,
+``tasks``, ``shapes``) and the tiny models (``tiny``, ``tiny_vlm``); on top ``evaluate`` and
+``vlm``. Nothing imports upward.
 
-- ``ftkit.tiny``: tiny seeded models and a locally trained tokenizer, loaded like a hub id.
+- ``ftkit.cache``: the folder of built models, one per recipe, never half-written.
+- ``ftkit.chat``: the messages format, its one set of checks, chat batches with assistant-only
+  labels, and the FAQ chats of the PEFT and LoRA chapters.
+- ``ftkit.train``: the training loop the chapters share.
 - ``ftkit.lora``: LoRA and DoRA from scratch (layer, injection, merge, peft-format adapters).
-- ``ftkit.data``: the small tasks, chat batching with assistant-only labels, data set validation.
-- ``ftkit.train``: the full-batch training loop the chapters share.
 - ``ftkit.quant``: INT8 and block-wise NF4/FP4 with double quantization, as bitsandbytes does it.
-- ``ftkit.memory``: training-memory estimates, and measured peaks on the CPU.
-- ``ftkit.evaluate``: greedy replies and held-out scores (format, exact match).
 - ``ftkit.losses``: DPO (sigmoid, IPO, hinge), the reward-model loss and GRPO advantages.
+- ``ftkit.memory``: training-memory estimates, and measured peaks on the CPU.
 - ``ftkit.export``: GGUF files for llama.cpp, written from a saved Llama model.
-- ``ftkit.vlm``: the shapes task for the tiny VLM, the image-chat collator, and greedy answers.
+- ``ftkit.validation``: data set files checked row by row, every problem named by line and field.
+- ``ftkit.tasks``: the reasoning task, its preference pairs, the retrieval pairs.
+- ``ftkit.shapes``: the shapes task of the vision-language chapter.
+- ``ftkit.tiny``: a tiny seeded Llama and a locally trained tokenizer, loaded like a hub id.
+- ``ftkit.tiny_vlm``: a tiny LLaVA-style VLM built from the tiny Llama and a SigLIP tower.
+- ``ftkit.evaluate``: greedy replies and held-out scores (format, exact match, retrieval).
+- ``ftkit.vlm``: the image-chat collator and greedy answers to images.
 
 Nothing here touches the network, and importing ftkit does no I/O.
 """

@@ -10,28 +10,16 @@ and reports recall@k (is the right passage in the top k?) and the mean reciproca
 
 from __future__ import annotations
 
-# --8<-- [start:generate]
 import contextlib
 from dataclasses import dataclass
 
 import torch
 
-from ftkit.data import score
+from ftkit.chat import require_messages
+from ftkit.tasks import score
 
 
-def _prompt_chats(chats) -> list[list[dict]]:
-    chats = list(chats)
-    if not chats:
-        raise ValueError("generate_replies: no chats given")
-    for i, chat in enumerate(chats):
-        if not chat or not isinstance(chat, list) or chat[-1].get("role") != "user":
-            raise ValueError(
-                f"generate_replies: chat {i} must be a non-empty list of messages ending with a "
-                f"user turn, got {str(chat)[:80]}"
-            )
-    return chats
-
-
+# --8<-- [start:generate] docs/sft/reasoning.md
 @contextlib.contextmanager
 def left_padded_eval(model, tokenizer):
     """Eval mode and left padding for batched generation; both restored on exit.
@@ -48,6 +36,19 @@ def left_padded_eval(model, tokenizer):
         tokenizer.padding_side = side
 
 
+def greedy_new_text(model, tokenizer, batch, max_new_tokens: int) -> list[str]:
+    """Greedy decoding of a left-padded batch: each row's new tokens, decoded without the
+    special tokens (the end of turn that stops a reply, the padding)."""
+    out = model.generate(
+        **batch.to(model.device),
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    new_tokens = out[:, batch["input_ids"].shape[1] :]
+    return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+
 @torch.no_grad()
 def generate_replies(
     model, tokenizer, chats, max_new_tokens: int = 48, batch_size: int = 64
@@ -61,9 +62,14 @@ def generate_replies(
     restored afterwards.
 
     Raises:
-        ValueError: no chats, or a chat that does not end with a user turn (named by index).
+        ValueError: no chats, or a chat that breaks ``ftkit.chat.check_messages`` or does not
+            end with a user turn (named by its index).
     """
-    chats = _prompt_chats(chats)
+    chats = list(chats)
+    if not chats:
+        raise ValueError("generate_replies: no chats given")
+    for i, chat in enumerate(chats):
+        require_messages(chat, f"chats[{i}]", "generate_replies: ", last="user")
     replies = []
     with left_padded_eval(model, tokenizer):
         for start in range(0, len(chats), batch_size):
@@ -72,15 +78,7 @@ def generate_replies(
                 for chat in chats[start : start + batch_size]
             ]
             batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-            batch = batch.to(model.device)
-            out = model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-            new_tokens = out[:, batch["input_ids"].shape[1] :]
-            replies += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            replies += greedy_new_text(model, tokenizer, batch, max_new_tokens)
     return replies
 
 
@@ -113,10 +111,10 @@ class ReasoningScores:
 
 
 def reasoning_scores(model, tokenizer, rows, max_new_tokens: int = 48) -> ReasoningScores:
-    """Score a model on reasoning rows (``ftkit.data.reasoning_task``'s shape).
+    """Score a model on reasoning rows (``ftkit.tasks.reasoning_task``'s rows).
 
     The model answers each row's question (every message but the last, which is the reference
-    reply); ``ftkit.data.score`` checks the reply. ``format`` counts replies with the reasoning
+    reply); ``ftkit.tasks.score`` checks the reply. ``format`` counts replies with the reasoning
     inside ``<think>...</think>`` followed by an answer; ``exact_match`` counts replies in that
     format whose answer equals the row's ``answer``.
     """

@@ -60,8 +60,11 @@ def _tokenizer_metadata(writer, tokenizer) -> None:
     )
     merges = [m if isinstance(m, str) else " ".join(m) for m in spec["model"]["merges"]]
     writer.add_token_merges(merges)
-    for key, value in [("bos", tokenizer.bos_token_id), ("eos", tokenizer.eos_token_id),
-                       ("pad", tokenizer.pad_token_id)]:  # fmt: skip
+    for key, value in [
+        ("bos", tokenizer.bos_token_id),
+        ("eos", tokenizer.eos_token_id),
+        ("pad", tokenizer.pad_token_id),
+    ]:
         if value is not None:
             getattr(writer, f"add_{key}_token_id")(value)
     writer.add_add_bos_token(False)  # the chat template writes <|begin|> itself
@@ -102,6 +105,27 @@ def to_gguf(model_dir, path, qtype: str = "F16") -> Path:
 
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name(model_dir.name)
+    _model_metadata(writer, config, qtype)
+    _tokenizer_metadata(writer, tokenizer)
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config.num_hidden_layers)
+    for name, tensor in model.state_dict().items():
+        if name == "lm_head.weight" and config.tie_word_embeddings:
+            continue  # llama.cpp reuses token_embd for tied models
+        gguf_name = names.get_name(name, try_suffixes=(".weight", ".bias"))
+        if gguf_name is None:
+            raise ExportError(f"to_gguf: no llama.cpp name for tensor {name!r}")
+        _add_tensor(writer, gguf_name, name, _llama_cpp_layout(name, tensor.numpy(), config), qtype)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def _model_metadata(writer, config, qtype: str) -> None:
+    """The architecture's hyperparameters, as llama.cpp reads them."""
+    import gguf
+
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     writer.add_context_length(config.max_position_embeddings)
     writer.add_embedding_length(config.hidden_size)
@@ -113,39 +137,38 @@ def to_gguf(model_dir, path, qtype: str = "F16") -> Path:
     writer.add_rope_freq_base(config.rope_parameters["rope_theta"])
     writer.add_layer_norm_rms_eps(config.rms_norm_eps)
     writer.add_vocab_size(config.vocab_size)
-    file_types = {"F32": gguf.LlamaFileType.ALL_F32, "F16": gguf.LlamaFileType.MOSTLY_F16,
-                  "Q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}  # fmt: skip
+    file_types = {
+        "F32": gguf.LlamaFileType.ALL_F32,
+        "F16": gguf.LlamaFileType.MOSTLY_F16,
+        "Q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
+    }
     writer.add_file_type(file_types[qtype])
-    _tokenizer_metadata(writer, tokenizer)
 
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config.num_hidden_layers)
-    for name, tensor in model.state_dict().items():
-        if name == "lm_head.weight" and config.tie_word_embeddings:
-            continue  # llama.cpp reuses token_embd for tied models
-        array = tensor.numpy()
-        if name.endswith("q_proj.weight"):
-            array = _permute_for_rope(array, config.num_attention_heads)
-        elif name.endswith("k_proj.weight"):
-            array = _permute_for_rope(array, config.num_key_value_heads)
-        gguf_name = names.get_name(name, try_suffixes=(".weight", ".bias"))
-        if gguf_name is None:
-            raise ExportError(f"to_gguf: no llama.cpp name for tensor {name!r}")
-        if array.ndim == 1 or qtype == "F32":
-            writer.add_tensor(gguf_name, array.astype(np.float32))
-        elif qtype == "F16":
-            writer.add_tensor(gguf_name, array.astype(np.float16))
-        else:
-            if array.shape[-1] % 32:
-                raise ExportError(
-                    f"to_gguf: Q8_0 needs rows in blocks of 32; {name} has rows of "
-                    f"{array.shape[-1]}; use F16"
-                )
-            packed = gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0)
-            writer.add_tensor(
-                gguf_name, packed, raw_shape=packed.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0
+
+def _llama_cpp_layout(name: str, array: np.ndarray, config) -> np.ndarray:
+    """q_proj and k_proj rows in llama.cpp's rotary order; every other tensor as it is."""
+    if name.endswith("q_proj.weight"):
+        return _permute_for_rope(array, config.num_attention_heads)
+    if name.endswith("k_proj.weight"):
+        return _permute_for_rope(array, config.num_key_value_heads)
+    return array
+
+
+def _add_tensor(writer, gguf_name: str, name: str, array: np.ndarray, qtype: str) -> None:
+    """One tensor in ``qtype``; vectors (norms, biases) stay F32, as in llama.cpp."""
+    import gguf
+
+    if array.ndim == 1 or qtype == "F32":
+        writer.add_tensor(gguf_name, array.astype(np.float32))
+    elif qtype == "F16":
+        writer.add_tensor(gguf_name, array.astype(np.float16))
+    else:
+        if array.shape[-1] % 32:
+            raise ExportError(
+                f"to_gguf: Q8_0 needs rows in blocks of 32; {name} has rows of "
+                f"{array.shape[-1]}; use F16"
             )
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
+        packed = gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0)
+        writer.add_tensor(
+            gguf_name, packed, raw_shape=packed.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0
+        )

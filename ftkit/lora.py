@@ -49,7 +49,7 @@ class LoRAError(ValueError):
     """A LoRA operation got bad input: the message names the module or the value."""
 
 
-# --8<-- [start:layer]
+# --8<-- [start:layer] docs/peft/lora.md
 class LoRALinear(nn.Module):
     """A frozen ``nn.Linear`` plus a trainable low-rank update: h = W0 x + (alpha/r) B A x."""
 
@@ -105,14 +105,16 @@ class LoRALinear(nn.Module):
         with torch.no_grad():
             self.base_layer.weight -= self.delta_weight()
         self.merged = False
-        # --8<-- [end:layer]
 
     def extra_repr(self) -> str:
         out_features, in_features = self.base_layer.weight.shape
         return f"{in_features} -> r={self.r} -> {out_features}, scaling={self.scaling:g}"
 
 
-# --8<-- [start:dora]
+# --8<-- [end:layer]
+
+
+# --8<-- [start:dora] docs/peft/lora.md
 class DoRALinear(LoRALinear):
     """DoRA: W' = m * (W0 + ΔW) / ||W0 + ΔW||, with the magnitude m learned per output row."""
 
@@ -146,7 +148,6 @@ class DoRALinear(LoRALinear):
         lora = F.linear(F.linear(x_d, self.lora_A), self.lora_B) * self.scaling
         # h + (scale - 1) W0 x + scale ΔW x  ==  scale (W0 + ΔW) x + b  without dropout
         return h + (scale - 1) * base + scale * lora
-        # --8<-- [end:dora]
 
     def merge(self) -> None:
         """W0 <- m * (W0 + ΔW) / ||W0 + ΔW||, remembering the factor so unmerge can undo it."""
@@ -167,6 +168,9 @@ class DoRALinear(LoRALinear):
             self.base_layer.weight -= self.delta_weight()
         del self.merge_scale
         self.merged = False
+
+
+# --8<-- [end:dora]
 
 
 def _matches(name: str, target: str) -> bool:

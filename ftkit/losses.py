@@ -72,7 +72,7 @@ class DPOOutput:
         return (self.chosen_rewards > self.rejected_rewards).float().mean().item()
 
 
-# --8<-- [start:dpo_loss]
+# --8<-- [start:dpo_loss] docs/rlhf/dpo-grpo.md
 def dpo_loss(
     policy_chosen: torch.Tensor,
     policy_rejected: torch.Tensor,
@@ -118,7 +118,9 @@ def dpo_loss(
         rejected_mean = rejected_ratio / rejected_lengths.clamp(min=1)
         losses = (chosen_mean - rejected_mean - 1 / (2 * beta)) ** 2
     return DPOOutput(losses, beta * chosen_ratio.detach(), beta * rejected_ratio.detach())
-    # --8<-- [end:dpo_loss]
+
+
+# --8<-- [end:dpo_loss]
 
 
 def bradley_terry_loss(chosen_scores: torch.Tensor, rejected_scores: torch.Tensor) -> torch.Tensor:

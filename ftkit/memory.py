@@ -60,22 +60,52 @@ GB = 1e9
 # Published values from each model's config.json on the Hugging Face hub (Meta, 2023-2024);
 # LLaMA-65B also in Touvron et al. 2023, arXiv:2302.13971, Table 2. Shapes only, no weights.
 LLAMA_CONFIGS = {
-    "Llama-3.2-1B": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
-                         num_attention_heads=32, num_key_value_heads=8, vocab_size=128_256,
-                         tie_word_embeddings=True),
-    "Llama-3.2-3B": dict(hidden_size=3072, intermediate_size=8192, num_hidden_layers=28,
-                         num_attention_heads=24, num_key_value_heads=8, vocab_size=128_256,
-                         tie_word_embeddings=True),
-    "Llama-3.1-8B": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                         num_attention_heads=32, num_key_value_heads=8, vocab_size=128_256,
-                         tie_word_embeddings=False),
-    "Llama-3.1-70B": dict(hidden_size=8192, intermediate_size=28672, num_hidden_layers=80,
-                          num_attention_heads=64, num_key_value_heads=8, vocab_size=128_256,
-                          tie_word_embeddings=False),
-    "LLaMA-65B": dict(hidden_size=8192, intermediate_size=22016, num_hidden_layers=80,
-                      num_attention_heads=64, num_key_value_heads=64, vocab_size=32_000,
-                      tie_word_embeddings=False),
-}  # fmt: skip
+    "Llama-3.2-1B": dict(
+        hidden_size=2048,
+        intermediate_size=8192,
+        num_hidden_layers=16,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=128_256,
+        tie_word_embeddings=True,
+    ),
+    "Llama-3.2-3B": dict(
+        hidden_size=3072,
+        intermediate_size=8192,
+        num_hidden_layers=28,
+        num_attention_heads=24,
+        num_key_value_heads=8,
+        vocab_size=128_256,
+        tie_word_embeddings=True,
+    ),
+    "Llama-3.1-8B": dict(
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=128_256,
+        tie_word_embeddings=False,
+    ),
+    "Llama-3.1-70B": dict(
+        hidden_size=8192,
+        intermediate_size=28672,
+        num_hidden_layers=80,
+        num_attention_heads=64,
+        num_key_value_heads=8,
+        vocab_size=128_256,
+        tie_word_embeddings=False,
+    ),
+    "LLaMA-65B": dict(
+        hidden_size=8192,
+        intermediate_size=22016,
+        num_hidden_layers=80,
+        num_attention_heads=64,
+        num_key_value_heads=64,
+        vocab_size=32_000,
+        tie_word_embeddings=False,
+    ),
+}
 
 
 def llama_config(name: str):
@@ -127,9 +157,14 @@ class ModelShape:
         """(in, out) of the seven linear layers of one decoder layer."""
         h, i, kv = self.hidden, self.intermediate, self.kv_dim
         return {
-            "q_proj": (h, h), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (h, h),
-            "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h),
-        }  # fmt: skip
+            "q_proj": (h, h),
+            "k_proj": (h, kv),
+            "v_proj": (h, kv),
+            "o_proj": (h, h),
+            "gate_proj": (h, i),
+            "up_proj": (h, i),
+            "down_proj": (i, h),
+        }
 
     def parameter_counts(self) -> dict[str, int]:
         """Parameters by kind: the linear layers of the decoder, embeddings and head, norms."""
@@ -184,7 +219,7 @@ class MemoryEstimate:
         return f"{self.method}: peak {self.peak / GB:.2f} GB ({cells})"
 
 
-# --8<-- [start:activations]
+# --8<-- [start:activations] docs/quantization/qlora.md
 def activation_elements_per_token(shape: ModelShape, method: str, r: int = 16, n_targets=7):
     """Elements saved for backward per token, per decoder layer and for the head.
 
@@ -228,6 +263,31 @@ def estimate(
         gradient_checkpointing: keep only each layer's input and recompute the rest during the
             backward pass (one layer's activations at a time).
     """
+    _check_choices(method, optimizer, precision, lora_targets)
+    shape = ModelShape.from_config(config)
+    trainable, n_params, weights, grads, optim = _states(
+        shape, method, precision, optimizer, lora_r, lora_targets
+    )
+    tokens = batch_size * seq_len
+    activations, recompute, logits = _activations(
+        shape, method, tokens, precision, gradient_checkpointing, lora_r, lora_targets
+    )
+    return MemoryEstimate(
+        method=method,
+        weights=weights,
+        gradients=grads,
+        optimizer=optim,
+        activations=activations,
+        loss_temporaries=2 * logits,  # the logits' gradient and a copy, both fp32, in backward
+        recompute=recompute,
+        logits=logits,
+        trainable=trainable,
+        total_parameters=n_params,
+    )
+
+
+def _check_choices(method: str, optimizer: str, precision: str, lora_targets) -> None:
+    """Raise MemoryEstimateError naming an unknown method, optimizer, precision or target."""
     if method not in METHODS:
         raise MemoryEstimateError(f"unknown method {method!r}; use one of {METHODS}")
     if optimizer not in OPTIMIZERS:
@@ -243,29 +303,33 @@ def estimate(
         raise MemoryEstimateError(
             f"unknown LoRA targets {sorted(unknown)}; use names from {LINEAR_NAMES}"
         )
-    shape = ModelShape.from_config(config)
+
+
+def _states(shape, method, precision, optimizer, lora_r, lora_targets):
+    """Bytes that live through the whole step: ``(trainable parameters, all parameters,
+    weights, gradients, optimizer states)``."""
     counts = shape.parameter_counts()
     n_params = sum(counts.values())
     width = PRECISIONS[precision]
-
     if method == "full":
         trainable = n_params
         weights = n_params * width
         grads = trainable * width
         master = 4 if precision == "mixed" else 0
         optim = trainable * (OPTIMIZERS[optimizer] + master)
-    else:
-        trainable = shape.lora_parameters(lora_r, lora_targets)
-        if method == "lora":
-            weights = n_params * width
-        else:  # NF4 code (4 bits) plus double-quantized scales, for the linear layers only
-            nf4_bytes = (4 + scale_bits_per_weight(64, double_quant=True)) / 8
-            weights = counts["linear"] * nf4_bytes + (n_params - counts["linear"]) * width
-        weights += trainable * 4  # adapters in fp32, as peft keeps them
-        grads = trainable * 4
-        optim = trainable * OPTIMIZERS[optimizer]
+        return trainable, n_params, weights, grads, optim
+    trainable = shape.lora_parameters(lora_r, lora_targets)
+    if method == "lora":
+        weights = n_params * width
+    else:  # NF4 code (4 bits) plus double-quantized scales, for the linear layers only
+        nf4_bytes = (4 + scale_bits_per_weight(64, double_quant=True)) / 8
+        weights = counts["linear"] * nf4_bytes + (n_params - counts["linear"]) * width
+    weights += trainable * 4  # adapters in fp32, as peft keeps them
+    return trainable, n_params, weights, trainable * 4, trainable * OPTIMIZERS[optimizer]
 
-    tokens = batch_size * seq_len
+
+def _activations(shape, method, tokens, precision, checkpointing, lora_r, lora_targets):
+    """Bytes saved for the backward pass: ``(activations, one recomputed layer, logits)``."""
     act_width = 4 if precision == "fp32" else 2
     per_layer, head = activation_elements_per_token(shape, method, lora_r, len(lora_targets))
     per_layer_bytes = per_layer * act_width
@@ -273,7 +337,7 @@ def estimate(
         per_layer_bytes += 2 * shape.hidden * 2
     elif act_width == 2:  # fp32 adapters on a 16-bit base save an fp32 copy of their input
         per_layer_bytes += 4 * sum(shape.linear_shapes()[name][0] for name in lora_targets)
-    if gradient_checkpointing:  # only each layer's input is kept; one layer is rebuilt at a time
+    if checkpointing:  # only each layer's input is kept; one layer is rebuilt at a time
         layer_acts = tokens * shape.layers * shape.hidden * act_width
         # plus the gradients of the two i-wide MLP tensors while that layer back-propagates
         recompute = tokens * (per_layer_bytes + 2 * shape.intermediate * act_width)
@@ -283,17 +347,19 @@ def estimate(
     # The logits are upcast to fp32 for the loss and their log-softmax is saved; the backward
     # pass briefly holds two more vocab-wide fp32 tensors (the logits' gradient and a copy).
     logits = tokens * shape.vocab * 4
-    activations = layer_acts + tokens * head * act_width + logits
-    loss_temp = 2 * logits
-    return MemoryEstimate(
-        method=method, weights=weights, gradients=grads, optimizer=optim,
-        activations=activations, loss_temporaries=loss_temp, recompute=recompute,
-        logits=logits, trainable=trainable, total_parameters=n_params,
-    )  # fmt: skip
+    return layer_acts + tokens * head * act_width + logits, recompute, logits
 
 
-CATEGORIES = ("parameter", "optimizer", "input", "temporary", "activation", "gradient",
-              "autograd", "unknown")  # fmt: skip
+CATEGORIES = (
+    "parameter",
+    "optimizer",
+    "input",
+    "temporary",
+    "activation",
+    "gradient",
+    "autograd",
+    "unknown",
+)
 
 
 @dataclass
@@ -304,7 +370,7 @@ class MeasuredPeak:
     by_category: dict[str, int]
 
 
-# --8<-- [start:measure]
+# --8<-- [start:measure] docs/quantization/qlora.md
 def measure_peak(fn) -> MeasuredPeak:
     """Run ``fn()`` under PyTorch's memory profiler and return the peak of live CPU tensors.
 

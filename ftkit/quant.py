@@ -72,7 +72,7 @@ class QuantError(ValueError):
     """Quantization got bad input: the message names the value, the size or the format."""
 
 
-# --8<-- [start:nf4_levels]
+# --8<-- [start:nf4_levels] docs/quantization/index.md
 def nf4_levels() -> torch.Tensor:
     """Derive the 16 NF4 levels from quantiles of the standard normal (QLoRA, Section 3).
 
@@ -129,7 +129,7 @@ def _check_input(x: torch.Tensor, blocksize: int | None = None) -> None:
         raise QuantError(f"blocksize must be one of {BLOCKSIZES}, got {blocksize!r}")
 
 
-# --8<-- [start:int8]
+# --8<-- [start:int8] docs/quantization/index.md
 def absmax_quantize(x: torch.Tensor, blocksize: int | None = None):
     """Symmetric INT8: ``q = round(127 * x / absmax)``, one absmax per tensor or per block.
 
@@ -230,7 +230,7 @@ class Quantized4bit:
         return total
 
 
-# --8<-- [start:blockwise]
+# --8<-- [start:blockwise] docs/quantization/index.md
 def quantize_blockwise(x: torch.Tensor, levels: torch.Tensor, blocksize: int):
     """Split x into blocks, divide each by its absmax, pick the nearest level for each value.
 
@@ -261,7 +261,7 @@ def dequantize_blockwise(codes, absmax, levels, blocksize):
 # --8<-- [end:blockwise]
 
 
-# --8<-- [start:quantize_4bit]
+# --8<-- [start:quantize_4bit] docs/quantization/index.md
 def quantize_4bit(
     x: torch.Tensor,
     quant_type: str = "nf4",

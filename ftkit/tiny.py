@@ -1,4 +1,4 @@
-"""Tiny, seeded, offline models that load like a hub id.
+"""A tiny, seeded Llama and its tokenizer, built offline and loaded like a hub id.
 
 Every chapter of the guide runs on a real Llama code path (``AutoTokenizer`` and
 ``AutoModelForCausalLM.from_pretrained``), but the CI has no hub and no GPU. ``tiny_llama()``
@@ -6,50 +6,33 @@ builds a 2-layer, 64-wide Llama with a byte-level BPE tokenizer trained here, on
 for the guide, saves both with ``save_pretrained`` and returns the folder. Readers in Colab
 replace that one call with a hub id such as ``"meta-llama/Llama-3.2-1B-Instruct"``.
 
-The folder is a cache: the first call builds it (about a second), later calls reuse it. A
-partial or corrupt folder (a file missing or changed) fails its checksum manifest and is rebuilt;
-two processes building at once take a file lock, and the folder appears by an atomic rename, so
-no one ever loads half a model.
+The folder is kept by ``ftkit.cache``: the first call builds it (about a second), later calls
+reuse it, and a damaged folder is rebuilt.
 
 By default the weights are random (seeded): the foundations chapter trains them in front of the
 reader. ``tiny_llama(pretrain_steps=150)`` gives a small "base model" that has read the corpus
-first, which the fine-tuning chapters start from. ``tiny_vlm()`` joins that model to a small
-SigLIP vision tower through a LLaVA projector, for the vision-language chapter, cached the same
-way. Same recipe, same bits, on every run on one machine (CPU float sums can differ in the last
-bits between CPU types).
+first, which the fine-tuning chapters start from. Same recipe, same bits, on every run on one
+machine, whatever its core count (the build uses one thread); another CPU type can differ in the
+last bits (the guide's numerical contract, on "How this guide works", says how the pages allow
+for that).
 
 References:
-    LLaVA (vision tower, MLP projector, language model): Liu et al. 2023, arXiv:2304.08485 and
-        arXiv:2310.03744; SigLIP: Zhai et al. 2023, arXiv:2303.15343.
     Llama architecture: Touvron et al. 2023, "LLaMA", arXiv:2302.13971 (RMSNorm, SwiGLU, RoPE);
         grouped-query attention as in Llama 2/3 (Ainslie et al. 2023, arXiv:2305.13245).
     Byte-level BPE: Radford et al. 2019 (GPT-2); Sennrich et al. 2016, arXiv:1508.07909.
     Generation markers for assistant-only loss: transformers' chat templating docs,
         ``return_assistant_tokens_mask``; TRL ``SFTConfig(assistant_only_loss=True)``.
-    Simplifies: transformers ``LlamaConfig`` / ``LlamaForCausalLM``; huggingface_hub's cache.
+    Simplifies: transformers ``LlamaConfig`` / ``LlamaForCausalLM``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-try:  # POSIX (Linux, macOS, Colab). Elsewhere builds still end in an atomic rename.
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-
-CACHE_ENV = "FTKIT_CACHE"  # overrides the cache folder
-DEFAULT_CACHE = Path("~/.cache/ftkit")
-MANIFEST = "ftkit_manifest.json"  # written last: its presence means the build finished
-BUILD_VERSION = 2  # bump when the build recipe changes, so old caches are not reused
+from ftkit.cache import cached, check_ints, recipe_hash, seeded
+from ftkit.train import train_steps
 
 # Special tokens. The chat roles follow the Llama 3 idea of a header per turn and an
 # end-of-turn token that doubles as EOS, so generation stops at the end of a reply.
@@ -62,7 +45,7 @@ THINK_TOKENS = ("<think>", "</think>")
 
 # A Jinja chat template. The {% generation %} markers tell transformers (and TRL's
 # assistant_only_loss) which tokens the assistant wrote, so the loss can be put on them alone.
-_ROLE_CHECK = (
+ROLE_CHECK = (
     "{% if message['role'] not in ['system', 'user', 'assistant'] %}"
     "{{ raise_exception('Unknown role ' ~ message['role'] ~ ' in message ' ~ loop.index0 "
     "~ ': expected system, user or assistant') }}"
@@ -70,35 +53,11 @@ _ROLE_CHECK = (
 )
 CHAT_TEMPLATE = (
     "{{ bos_token }}"
-    "{% for message in messages %}" + _ROLE_CHECK + "{% if message['role'] == 'assistant' %}"
+    "{% for message in messages %}" + ROLE_CHECK + "{% if message['role'] == 'assistant' %}"
     "{{ '<|assistant|>\n' }}{% generation %}{{ message['content'] ~ eos_token }}{% endgeneration %}"
     "{{ '\n' }}"
     "{% else %}"
     "{{ '<|' ~ message['role'] ~ '|>\n' ~ message['content'] ~ eos_token ~ '\n' }}"
-    "{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
-)
-
-# The tiny VLM's template: message content is a string or a list of parts, as in transformers'
-# multimodal chat format ({"type": "image"} and {"type": "text", "text": ...}). Each image part
-# becomes one IMAGE_TOKEN, which the processor expands to one placeholder per image patch.
-IMAGE_TOKEN = "<image>"
-_CONTENT = (
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for part in message['content'] %}"
-    "{% if part['type'] == 'image' %}{{ '" + IMAGE_TOKEN + "' }}"
-    "{% elif part['type'] == 'text' %}{{ part['text'] }}"
-    "{% else %}{{ raise_exception('Unknown content type ' ~ part['type'] ~ ': expected image or "
-    "text') }}{% endif %}{% endfor %}{% endif %}"
-)
-VLM_CHAT_TEMPLATE = (
-    "{{ bos_token }}"
-    "{% for message in messages %}" + _ROLE_CHECK + "{% if message['role'] == 'assistant' %}"
-    "{{ '<|assistant|>\n' }}{% generation %}" + _CONTENT + "{{ eos_token }}{% endgeneration %}"
-    "{{ '\n' }}"
-    "{% else %}"
-    "{{ '<|' ~ message['role'] ~ '|>\n' }}" + _CONTENT + "{{ eos_token ~ '\n' }}"
     "{% endif %}"
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
@@ -161,7 +120,7 @@ class TinyLlamaConfig:
     pretrain_steps: int = 0
 
     def __post_init__(self) -> None:
-        _check_ints(
+        check_ints(
             self,
             positive=(
                 "vocab_size",
@@ -193,28 +152,7 @@ class TinyLlamaConfig:
 
     def cache_key(self) -> str:
         """A short hash of the recipe and the build version: the cache folder's suffix."""
-        return _recipe_hash(self)
-
-
-def _check_ints(config, positive: tuple[str, ...], non_negative: tuple[str, ...]) -> None:
-    """Raise a ValueError naming the config field that is not a positive (or >= 0) int."""
-    kind = type(config).__name__
-    for names, low, rule in ((positive, 1, "a positive int"), (non_negative, 0, "an int >= 0")):
-        for name in names:
-            value = getattr(config, name)
-            if not isinstance(value, int) or value < low:
-                raise ValueError(f"{kind}.{name} must be {rule}, got {value!r}")
-
-
-def _recipe_hash(config, **extra) -> str:
-    """12 hex digits of the recipe's fields, the build version and ``extra``."""
-    blob = json.dumps({"build": BUILD_VERSION, **extra, **asdict(config)}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
-def cache_dir() -> Path:
-    """The folder tiny models are cached in: ``$FTKIT_CACHE`` or ``~/.cache/ftkit``."""
-    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
+        return recipe_hash(self)
 
 
 def tiny_llama(
@@ -244,33 +182,7 @@ def tiny_llama(
     config = config or TinyLlamaConfig(
         seed=0 if seed is None else seed, pretrain_steps=pretrain_steps or 0
     )
-    return _cached(f"tiny-llama-{config.cache_key()}", lambda folder: _build(config, folder))
-
-
-def _cached(name: str, build) -> str:
-    """Return ``cache_dir() / name``, calling ``build(folder)`` first if it is not complete.
-
-    The build writes into a staging folder; the manifest is written last and the folder
-    appears by an atomic rename, under a file lock, so no one ever loads half a model.
-    """
-    root = cache_dir()
-    target = root / name
-    if _is_complete(target):  # fast path: no lock needed to read a finished folder
-        return str(target)
-    root.mkdir(parents=True, exist_ok=True)
-    with _file_lock(root / f"{target.name}.lock"):
-        if _is_complete(target):  # another process finished it while we waited
-            return str(target)
-        if target.exists():  # partial or corrupt: rebuild it from scratch
-            shutil.rmtree(target)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=root))
-        try:
-            build(staging)
-            _write_manifest(staging)
-            os.replace(staging, target)  # atomic: readers see all of it or none of it
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return str(target)
+    return cached(f"tiny-llama-{config.cache_key()}", lambda folder: _build(config, folder))
 
 
 def train_tokenizer(vocab_size: int = TinyLlamaConfig.vocab_size):
@@ -329,7 +241,7 @@ def _build(config: TinyLlamaConfig, folder: Path) -> None:
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    with _seeded(config.seed):
+    with seeded(config.seed):
         model = LlamaForCausalLM(llama_config)
         if config.pretrain_steps:
             _pretrain(model, tokenizer, config.pretrain_steps)
@@ -378,234 +290,5 @@ def _pretrain(model, tokenizer, steps: int) -> None:
     labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
-    for _ in range(steps):
-        model(**batch, labels=labels).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
+    train_steps(lambda: model(**batch, labels=labels).loss, optimizer, steps)
     model.eval()
-
-
-@contextlib.contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """Seed torch's CPU generator for the body, then restore the caller's RNG state."""
-    import torch
-
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        yield
-    finally:
-        torch.random.set_rng_state(state)
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write_manifest(folder: Path) -> None:
-    files = sorted(p.name for p in folder.iterdir() if p.is_file())
-    manifest = {"build": BUILD_VERSION, "files": {n: _file_digest(folder / n) for n in files}}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-
-
-def _is_complete(folder: Path) -> bool:
-    """True when ``folder`` has a manifest and every file in it matches its checksum."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text())
-        files = manifest["files"]
-        return bool(files) and all(_file_digest(folder / n) == d for n, d in files.items())
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return False
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive inter-process lock on ``path`` (a no-op where fcntl is missing)."""
-    with open(path, "a") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-# --------------------------------------------------------------------------- the tiny VLM
-
-
-@dataclass(frozen=True)
-class TinyVLMConfig:
-    """The recipe of a tiny LLaVA-style VLM. Every field takes part in the cache key.
-
-    A SigLIP vision tower cuts a 32x32 image into 8x8 patches (16 patch vectors), a 2-layer MLP
-    projector maps them to the language model's width, and the tiny Llama reads them as 16
-    tokens in front of the text. About 0.26 M parameters in all.
-    """
-
-    seed: int = 0
-    text_pretrain_steps: int = 150  # the language model: tiny_llama(pretrain_steps=...)
-    image_size: int = 32
-    patch_size: int = 8
-    vision_hidden_size: int = 64
-    vision_intermediate_size: int = 128
-    vision_layers: int = 2
-    vision_heads: int = 4
-    # Steps of shape-and-colour classification for the vision tower before saving (AdamW,
-    # lr 1e-3, batch 64). It stands in for CLIP or SigLIP pretraining: a real VLM starts from
-    # an encoder that already sees. 0 keeps the random weights, which barely tell shapes apart.
-    vision_pretrain_steps: int = 400
-
-    def __post_init__(self) -> None:
-        _check_ints(
-            self,
-            positive=(
-                "image_size",
-                "patch_size",
-                "vision_hidden_size",
-                "vision_intermediate_size",
-                "vision_layers",
-                "vision_heads",
-            ),
-            non_negative=("text_pretrain_steps", "vision_pretrain_steps"),
-        )
-        if self.image_size % self.patch_size:
-            raise ValueError(
-                f"TinyVLMConfig.image_size ({self.image_size}) must be a multiple of "
-                f"patch_size ({self.patch_size})"
-            )
-        if self.vision_hidden_size % self.vision_heads:
-            raise ValueError(
-                f"TinyVLMConfig.vision_hidden_size ({self.vision_hidden_size}) must be divisible "
-                f"by vision_heads ({self.vision_heads})"
-            )
-
-    @property
-    def image_tokens(self) -> int:
-        """Tokens one image takes in the language model: one per patch."""
-        return (self.image_size // self.patch_size) ** 2
-
-    def cache_key(self) -> str:
-        """A short hash of the recipe and the build version: the cache folder's suffix."""
-        return _recipe_hash(self, vlm=1)
-
-
-def tiny_vlm(config: TinyVLMConfig | None = None, *, seed: int | None = None) -> str:
-    """Build (or reuse) a tiny seeded LLaVA-style VLM and its processor; return the folder.
-
-    The language side is ``tiny_llama(pretrain_steps=150)`` with an ``<image>`` token added;
-    the vision side is a SigLIP tower pretrained here to tell shapes and colours apart; the
-    projector between them is random, for the fine-tune to train. Built once (about 25 s on
-    two cores from an empty cache, the tiny Llama included), then loaded from the cache like
-    ``tiny_llama``.
-
-    Args:
-        config: the recipe; ``TinyVLMConfig()`` by default.
-        seed: shorthand for ``TinyVLMConfig(seed=seed)``; not allowed with ``config``.
-
-    Returns:
-        A local folder that ``AutoProcessor.from_pretrained`` and
-        ``AutoModelForImageTextToText.from_pretrained`` load, exactly like a hub id.
-
-    Example:
-        >>> model_id = tiny_vlm()  # in Colab: "llava-hf/llava-interleave-qwen-0.5b-hf"
-        >>> model = AutoModelForImageTextToText.from_pretrained(model_id)
-    """
-    if config is not None and seed is not None:
-        raise ValueError("tiny_vlm: pass either config or seed, not both")
-    config = config or TinyVLMConfig(seed=0 if seed is None else seed)
-    return _cached(f"tiny-vlm-{config.cache_key()}", lambda folder: _build_vlm(config, folder))
-
-
-def _build_vlm(config: TinyVLMConfig, folder: Path) -> None:
-    """Join a pretrained vision tower and the tiny Llama with a random projector; save."""
-    import torch
-    from transformers import (
-        AutoModelForCausalLM,
-        AutoTokenizer,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-        SiglipImageProcessorPil,
-        SiglipVisionConfig,
-    )
-
-    text = TinyLlamaConfig(seed=config.seed, pretrain_steps=config.text_pretrain_steps)
-    lm_path = tiny_llama(text)
-    tokenizer = AutoTokenizer.from_pretrained(lm_path)
-    tokenizer.add_tokens([IMAGE_TOKEN], special_tokens=True)
-    vision_config = SiglipVisionConfig(
-        hidden_size=config.vision_hidden_size,
-        intermediate_size=config.vision_intermediate_size,
-        num_hidden_layers=config.vision_layers,
-        num_attention_heads=config.vision_heads,
-        image_size=config.image_size,
-        patch_size=config.patch_size,
-    )
-    image_processor = SiglipImageProcessorPil(  # the PIL one: no torchvision needed
-        size={"height": config.image_size, "width": config.image_size},
-        image_mean=[0.5, 0.5, 0.5],
-        image_std=[0.5, 0.5, 0.5],
-    )
-    with _seeded(config.seed):
-        lm = AutoModelForCausalLM.from_pretrained(lm_path)
-        lm.resize_token_embeddings(len(tokenizer), mean_resizing=False)  # room for <image>
-        llava_config = LlavaConfig(
-            vision_config=vision_config,
-            text_config=lm.config,
-            image_token_index=tokenizer.convert_tokens_to_ids(IMAGE_TOKEN),
-            image_seq_length=config.image_tokens,
-            vision_feature_select_strategy="full",  # SigLIP has no CLS token to drop
-            vision_feature_layer=-1,
-        )
-        model = LlavaForConditionalGeneration(llava_config)
-        model.model.language_model.load_state_dict(lm.model.state_dict())
-        model.lm_head.load_state_dict(lm.lm_head.state_dict())
-        if config.vision_pretrain_steps:
-            _pretrain_vision(model.model.vision_tower, image_processor, config)
-    model.generation_config = lm.generation_config  # the same BOS, EOS and PAD ids
-    processor = LlavaProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        patch_size=config.patch_size,
-        vision_feature_select_strategy="full",
-        num_additional_image_tokens=0,
-        chat_template=VLM_CHAT_TEMPLATE,
-    )
-    model.to(torch.float32).save_pretrained(folder)
-    processor.save_pretrained(folder)
-    (folder / "README.md").write_text(
-        "# tiny-vlm\n\nA tiny LLaVA-style VLM built by `ftkit.tiny.tiny_vlm` for the LLM "
-        "Fine-Tuning Study Guide: a SigLIP tower pretrained on shape and colour classes, a random "
-        "projector and a tiny Llama.\nIt is for tests and teaching, not for use.\n\n"
-        f"Recipe: `{json.dumps(asdict(config))}`\n"
-    )
-
-
-def _pretrain_vision(tower, image_processor, config: TinyVLMConfig) -> None:
-    """Train the tower to classify ``ftkit.vlm`` shape pictures (3 shapes x 4 colours).
-
-    Mean-pooled patch features feed a linear head that is thrown away afterwards, the way a
-    CLIP or SigLIP encoder is kept and its training head is not.
-    """
-    import random
-
-    import torch
-
-    from ftkit.vlm import COLOURS, SHAPES, draw_shape
-
-    classes = [(shape, colour) for shape in SHAPES for colour in COLOURS]
-    head = torch.nn.Linear(config.vision_hidden_size, len(classes))
-    optimizer = torch.optim.AdamW([*tower.parameters(), *head.parameters()], lr=1e-3)
-    rng = random.Random(config.seed)
-    tower.train()
-    for _ in range(config.vision_pretrain_steps):
-        labels = [rng.randrange(len(classes)) for _ in range(64)]
-        images = [draw_shape(*classes[k], rng, size=config.image_size) for k in labels]
-        pixels = image_processor(images, return_tensors="pt")["pixel_values"]
-        features = tower(pixel_values=pixels).last_hidden_state.mean(dim=1)
-        loss = torch.nn.functional.cross_entropy(head(features), torch.tensor(labels))
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    tower.eval()

@@ -1,33 +1,33 @@
 """Doc tests: run every python and bash block of every page, as the reader sees it.
 
 Pages are expanded with the site's own snippet preprocessor and their blocks found by
-pytest-codeblocks (``tools/pages.py``). A page's Python blocks share one namespace and run top to
-bottom, like Colab cells pasted in order, in a scratch folder of their own. Test ids name the page
-and the line of the block: ``pytest tests/test_docs.py -k "training-and-fine-tuning.md:67"``
-runs that block (after the blocks above it on its page, which it may depend on).
+pytest-codeblocks (``tools/pages.py``). A page's blocks run top to bottom, like Colab cells pasted
+in order, in a scratch folder of their own; a block made of one snippet file's sections runs in
+that file's own namespace, so the page's run is also the file's run alone (``PageRun``). Test ids
+name the page and the line of the block: ``pytest tests/test_docs.py -k
+"training-and-fine-tuning.md:67"`` runs that block (after the blocks above it on its page, which
+it may depend on). All the blocks of a page run in one test process (an xdist group).
 
-A block fails with its page, line and traceback when it raises, when its printed output differs
-from the output block shown under it, or when it runs past ``BLOCK_TIMEOUT_S``. Blocks marked
+A block fails with its page, line and traceback when it raises, when its printed output breaks
+the numerical contract with the output shown under it (``tools/outputs.py``: text and integers
+exact, decimals within their tolerance), or when it runs past ``BLOCK_TIMEOUT_S``. Blocks marked
 ``<!-- gpu-only: ... -->`` are skipped, with their reason, unless CUDA is available.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tools.outputs import mismatches
 from tools.pages import (
     BLOCK_TIMEOUT_S,
     Block,
+    BlockError,
     PageError,
-    normalise_output,
+    PageRun,
     pages,
-    run_python,
     runnable_blocks,
 )
 
@@ -45,7 +45,10 @@ def _collect() -> list:
                 pytest.param(
                     block,
                     id=f"{block.page}:{block.line}",
-                    marks=pytest.mark.timeout(BLOCK_TIMEOUT_S),
+                    marks=[
+                        pytest.mark.timeout(BLOCK_TIMEOUT_S),
+                        pytest.mark.xdist_group(block.page),  # a page's blocks share one process
+                    ],
                 )
             )
     return params
@@ -62,11 +65,10 @@ def _cuda() -> bool:
 
 
 class _Page:
-    """A page's run state: its namespace, its scratch folder and how far it has run."""
+    """A page's run state: its run, how far it has got, and the block that failed, if one did."""
 
-    def __init__(self, folder: Path):
-        self.namespace: dict = {"__name__": "__main__"}
-        self.folder = folder
+    def __init__(self, run: PageRun):
+        self.run = run
         self.done: set[int] = set()
         self.failed: str | None = None
 
@@ -74,42 +76,23 @@ class _Page:
 _STATE: dict[str, _Page] = {}
 
 
-def _run(block: Block, state: _Page) -> str:
-    """Execute one block in the page's namespace and folder; return what it printed."""
-    if block.lang == "python":
-        printed = run_python(block, state.namespace, state.folder)
-    else:
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-        proc = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", block.code],
-            cwd=state.folder,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=BLOCK_TIMEOUT_S,
+def _run(block: Block, state: _Page) -> None:
+    """Execute one block in its page's run; fail if its output breaks the contract."""
+    try:
+        printed = state.run.run(block)
+    except BlockError as error:
+        pytest.fail(str(error), pytrace=False)
+    sys.stdout.write(printed)  # pytest shows it on failure
+    output = block.expected_output
+    if output is not None:
+        problems = mismatches(
+            output.text, printed, output.tolerance, f"docs/{block.page}", output.line + 1
         )
-        if proc.returncode:
+        if problems:
             pytest.fail(
-                f"{block.where}: bash block exited {proc.returncode}\n"
-                f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}",
+                f"{block.where}: the output breaks the numerical contract\n" + "\n".join(problems),
                 pytrace=False,
             )
-        printed = proc.stdout
-    sys.stdout.write(printed)  # pytest shows it on failure
-    if block.expected_output is not None and normalise_output(printed) != normalise_output(
-        block.expected_output
-    ):
-        diff = "\n".join(
-            difflib.unified_diff(
-                normalise_output(block.expected_output).split("\n"),
-                normalise_output(printed).split("\n"),
-                "shown on the page",
-                "printed by the block",
-                lineterm="",
-            )
-        )
-        pytest.fail(f"{block.where}: the output differs from the page\n{diff}", pytrace=False)
-    return printed
 
 
 @pytest.mark.parametrize("block", CASES)
@@ -121,7 +104,7 @@ def test_block(block, tmp_path_factory):
     state = _STATE.get(block.page)
     if state is None:
         folder = tmp_path_factory.mktemp(block.page.replace("/", "_").removesuffix(".md"))
-        state = _STATE[block.page] = _Page(folder)
+        state = _STATE[block.page] = _Page(PageRun(folder))
     if state.failed:
         pytest.skip(f"an earlier block of this page failed: {state.failed}")
     # The blocks above this one run first if they have not (e.g. when selected with -k).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from ftkit.data import reasoning_task, score
 from ftkit.evaluate import exact_match, generate_replies, reasoning_scores
+from ftkit.tasks import reasoning_task, score
 from ftkit.tiny import tiny_llama
 
 
@@ -31,10 +31,12 @@ def test_left_padded_batch_generates_what_one_at_a_time_does(model_and_tokenizer
     tokenizer.padding_side = "right"
     chats = [  # prompts of different lengths, so the batch needs padding
         [{"role": "user", "content": "Start at 2, add 3."}],
-        [{"role": "system", "content": "Answer briefly."},
-         {"role": "user", "content": "Start at 9, take 4, add 8, take 1."}],
+        [
+            {"role": "system", "content": "Answer briefly."},
+            {"role": "user", "content": "Start at 9, take 4, add 8, take 1."},
+        ],
         [{"role": "user", "content": "What does LoRA train?"}],
-    ]  # fmt: skip
+    ]
     batched = generate_replies(model, tokenizer, chats, max_new_tokens=12)
     single = [generate_replies(model, tokenizer, [c], max_new_tokens=12)[0] for c in chats]
     assert batched == single
@@ -48,7 +50,8 @@ def test_generate_refuses_chats_that_do_not_end_with_a_user_turn(model_and_token
     model, tokenizer = model_and_tokenizer
     good = [{"role": "user", "content": "Hi"}]
     bad = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
-    with pytest.raises(ValueError, match="chat 1 must be"):
+    last = r"chats\[1\]: the last message is 'assistant'; it must be 'user'"
+    with pytest.raises(ValueError, match=last):
         generate_replies(model, tokenizer, [good, bad])
     with pytest.raises(ValueError, match="no chats"):
         generate_replies(model, tokenizer, [])

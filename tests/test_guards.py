@@ -2,36 +2,36 @@
 
 - every fenced block of every page is executed, or is the checked output of the block above,
   or is a Mermaid diagram (rendered and checked by the browser test), or carries a
-  ``<!-- not-run: reason -->`` / ``<!-- gpu-only: reason -->`` marker with a reason;
+  ``<!-- not-run: reason -->`` / ``<!-- gpu-only: reason -->`` marker with a reason; a tolerance
+  marker sits above a shown output and gives a value;
 - every file in snippets/ is included by some page, and every include resolves;
-- every snippet file runs on its own, ``python FILE``, as its docstring promises.
-
-The snippet runs use a fork server that imports torch, transformers, peft, bitsandbytes and trl
-once: each file still runs as ``__main__`` in a fresh process of its own (one per file, never
-reused), in its own empty folder, but without paying about 5 s of imports each time.
+- every snippet file runs on its own, ``python FILE``, as its docstring promises. A snippet file
+  is its sections and nothing else (a docstring, comments), and one page, the page its folder
+  names (``snippets/peft/lora/`` for ``docs/peft/lora.md``), includes each of its sections once,
+  in the file's order, in blocks of their own: the doc tests run those blocks in a
+  namespace of the file's own (``tools.pages.PageRun``), so the page's run is the file's run, top
+  to bottom, and is not repeated here. One file also runs in a fresh process, as a reader runs it.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import io
-import multiprocessing
-import os
+import ast
 import re
-import runpy
+import subprocess
 import sys
-import traceback
 from pathlib import Path
 
 import pytest
 
+from tools.outputs import mismatches
 from tools.pages import (
     INCLUDE_RE,
     MARKER_RE,
     ROOT,
     RUNNABLE,
     SNIPPETS,
+    TOLERANCE_RE,
+    Expanded,
     PageError,
     expand,
     extract_blocks,
@@ -40,21 +40,33 @@ from tools.pages import (
     scan_fences,
 )
 
-SNIPPET_TIMEOUT_S = 300  # a whole file: several blocks, each within test_docs' 120 s budget
 DIAGRAMS = ("mermaid",)  # rendered in the browser test, which fails on a syntax error
 # pytest-codeblocks' own skip switches would hide a block without a visible reason.
 HIDDEN_SKIP_RE = re.compile(r"<!--[-\s]*(pytest\.mark\.|pytest-codeblocks:(?!expected-output))")
+# A section marker, with what follows it: ftkit's start markers name the page that shows them.
+SECTION_RE = re.compile(
+    r"^(?P<indent>\s*)#\s*-{1,}8<-{1,}\s*\[(?P<edge>start|end):(?P<name>[^\]]+)\](?P<post>.*)$"
+)
+FTKIT = ROOT / "ftkit"
 
 PAGES = pages()
 SNIPPET_FILES = sorted(SNIPPETS.rglob("*.py"))
 
 
-def fence_problems(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -> list[str]:
-    """Every fence of an expanded page that would escape the doc tests, as 'docs/page:line: why'."""
+def fence_problems(expanded: Expanded) -> list[str]:
+    """Every fence of an expanded page that would escape the doc tests, and every marker out of
+    place, as 'docs/page:line: why'."""
+    name, lines, origin, _ = expanded
     problems = []
-    found = scan_fences(lines, origin, name)
-    executed = {block.line for block in extract_blocks(lines, origin, name)}
+    found = scan_fences(expanded)
+    executed = {block.line for block in extract_blocks(expanded)}
     for fence in found:
+        snippets = [i for i in fence.includes if i.startswith("snippets/")]
+        if snippets and fence.snippet_file is None:
+            problems.append(
+                f"{fence.where}: a block with snippet sections holds nothing else (no other "
+                "file, no code written in the page), so that it runs in its file's namespace"
+            )
         lang = fence.info.split()[0] if fence.info else ""
         if fence.marker:
             if not fence.marker.reason:
@@ -81,7 +93,13 @@ def fence_problems(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -
             continue
         problems.append(f"{fence.where}: {why}; run it, or mark it <!-- not-run: reason -->")
     marked = {f.marker.line for f in found if f.marker}
+    tolerances = {f.tolerance[0] for f in found if f.tolerance}
     for line, number in zip(lines, origin, strict=True):
+        if TOLERANCE_RE.match(line) and number not in tolerances:
+            problems.append(
+                f"docs/{name}:{number}: a tolerance marker goes on the line above a shown "
+                "output's <!--pytest-codeblocks:expected-output--> marker"
+            )
         if HIDDEN_SKIP_RE.search(line):
             problems.append(
                 f"docs/{name}:{number}: pytest-codeblocks skip/cont switches hide "
@@ -95,7 +113,7 @@ def fence_problems(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -
 @pytest.mark.parametrize("page", PAGES, ids=page_name)
 def test_every_block_runs_or_says_why(page):
     try:
-        problems = fence_problems(*expand(page), page_name(page))
+        problems = fence_problems(expand(page))
     except PageError as error:
         pytest.fail(str(error), pytrace=False)
     assert not problems, "\n".join(problems)
@@ -127,36 +145,221 @@ def test_every_include_resolves():
     assert not problems, "\n".join(problems)
 
 
-def _run_snippet(path: str, folder: str) -> str | None:
-    """In a fresh child process: run ``path`` as ``__main__`` in ``folder``; the error or None."""
-    os.chdir(folder)
-    sys.argv = [path]
-    sys.path.insert(0, str(ROOT))  # as PYTHONPATH=ROOT would
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            runpy.run_path(path, run_name="__main__")
-    except SystemExit as exit_:
-        return None if not exit_.code else traceback.format_exc()[-4000:]  # sys.exit(0) is fine
-    except BaseException:  # noqa: BLE001 - any other failure is reported
-        return traceback.format_exc()[-4000:]
-    return None
+def sections(path: Path) -> tuple[list[str], list[str]]:
+    """A snippet file's section names in order, and what in it is not a section."""
+    text = path.read_text(encoding="utf-8")
+    names, spans, problems, open_ = [], [], [], None
+    for number, line in enumerate(text.split("\n"), start=1):
+        m = SECTION_RE.match(line)
+        if not m:
+            continue
+        if m["edge"] == "start":
+            if open_:
+                problems.append(f"line {number}: section {m['name']!r} opens inside {open_[0]!r}")
+            open_ = (m["name"], number)
+        elif not open_ or open_[0] != m["name"]:
+            problems.append(f"line {number}: section {m['name']!r} ends but was not open")
+        else:
+            names.append(open_[0])
+            spans.append((open_[1], number))
+            open_ = None
+    body = ast.parse(text).body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    for node in body:
+        if not any(start < node.lineno and node.end_lineno < end for start, end in spans):
+            problems.append(f"line {node.lineno}: code outside the sections a page includes")
+    return names, problems
 
 
-@pytest.fixture(scope="module")
-def snippet_runner():
-    """One process per snippet, forked from a server that has the heavy imports done."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["torch", "transformers", "peft", "bitsandbytes", "trl"])
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=1, mp_context=context, max_tasks_per_child=1
-    ) as pool:
-        yield pool
+def snippet_file_problems(path: Path, uses: list[tuple[str, str]]) -> list[str]:
+    """Why the page's run of snippet file ``path`` would not be its run alone, if it would not.
+
+    ``uses`` lists the ``(page, section)`` of every block made of the file's sections, in page
+    order.
+    """
+    rel = path.relative_to(ROOT).as_posix()
+    names, problems = sections(path)
+    problems = [f"{rel}:{p}" for p in problems]
+    on = sorted({page for page, _ in uses})
+    named = path.parent.relative_to(SNIPPETS).as_posix() + ".md"  # its folder names its page
+    if on and on != [named]:
+        shown_by = ", ".join(f"docs/{page}" for page in on)
+        problems.append(f"{rel}: shown by {shown_by}; its folder names docs/{named}")
+    if [section for _, section in uses] != names:
+        problems.append(
+            f"{rel}: pages run its sections as {[s for _, s in uses]}, the file has {names} "
+            "(each section once, in the file's order, in a block of its own)"
+        )
+    return problems
 
 
-@pytest.mark.timeout(SNIPPET_TIMEOUT_S)
-@pytest.mark.parametrize("path", SNIPPET_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_snippet_runs_alone(path, tmp_path, snippet_runner):
-    error = snippet_runner.submit(_run_snippet, str(path), str(tmp_path)).result(
-        timeout=SNIPPET_TIMEOUT_S
+def test_every_snippet_file_is_what_its_page_runs():
+    """The doc tests' run of a page is the run alone of each snippet file on it (see above)."""
+    uses: dict[str, list[tuple[str, str]]] = {}  # file -> [(page, section)] in page order
+    for page in PAGES:
+        executed = {block.line for block in extract_blocks(expand(page))}
+        for fence in scan_fences(expand(page)):
+            if fence.snippet_file and fence.line in executed:
+                for include in fence.includes:
+                    section = include.split(":", 1)[1] if ":" in include else ""
+                    uses.setdefault(fence.snippet_file, []).append((fence.page, section))
+    problems = [
+        problem
+        for path in SNIPPET_FILES
+        for problem in snippet_file_problems(path, uses.get(path.relative_to(ROOT).as_posix(), []))
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_snippet_file_guard_catches_what_would_not_run_alone(tmp_path, monkeypatch):
+    import tests.test_guards as guards
+
+    monkeypatch.setattr(guards, "ROOT", tmp_path)
+    monkeypatch.setattr(guards, "SNIPPETS", tmp_path / "snippets")
+    path = tmp_path / "snippets" / "part" / "page" / "ex01_x.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        '"""Doc."""\n\nimport os  # glue outside the sections\n\n# --8<-- [start:a]\nx = 1\n'
+        "# --8<-- [end:a]\n\n# --8<-- [start:b]\ny = x\n# --8<-- [end:b]\n"
     )
-    assert error is None, f"python {path.relative_to(ROOT)} failed\n{error}"
+    problems = snippet_file_problems(path, [("other/page.md", "b"), ("other/page.md", "a")])
+    assert problems == [
+        "snippets/part/page/ex01_x.py:line 3: code outside the sections a page includes",
+        "snippets/part/page/ex01_x.py: shown by docs/other/page.md; its folder names "
+        "docs/part/page.md",
+        "snippets/part/page/ex01_x.py: pages run its sections as ['b', 'a'], the file has "
+        "['a', 'b'] (each section once, in the file's order, in a block of its own)",
+    ]
+    path.write_text(path.read_text().replace("import os  # glue outside the sections\n", ""))
+    assert snippet_file_problems(path, [("part/page.md", "a"), ("part/page.md", "b")]) == []
+
+
+def test_a_snippet_file_runs_alone_in_a_fresh_process(tmp_path):
+    """As a reader runs one: ``python snippets/...`` from another folder, nothing preloaded, and
+    it prints what its page shows."""
+    path = SNIPPETS / "quantization" / "index" / "ex01_formats.py"
+    file = path.relative_to(ROOT).as_posix()
+    shown = [
+        block.expected_output.text
+        for page in PAGES
+        for block in extract_blocks(expand(page))
+        if block.snippet_file == file
+    ]
+    proc = subprocess.run(
+        [sys.executable, str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert shown and not mismatches("".join(shown), proc.stdout, None, file, 1)
+
+
+def ftkit_section_problems(files: list[Path], shown: dict[str, set[str]]) -> list[str]:
+    """Why an ftkit section would move unannounced: a marker inside a function or class body, a
+    start marker that names no page (``# --8<-- [start:layer] docs/peft/lora.md``), or a page
+    that does not include what the marker says it shows, or includes what no marker names.
+
+    ``shown`` maps ``"ftkit/x.py:section"`` to the pages (relative to docs/) that include it.
+    """
+    problems, named = [], set()
+    for path in files:
+        rel = path.relative_to(ROOT).as_posix()
+        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+            m = SECTION_RE.match(line)
+            if not m:
+                continue
+            where = f"{rel}:{number}"
+            if m["indent"]:
+                problems.append(f"{where}: a section marker inside a body; put it at the top level")
+            if m["edge"] == "end":
+                continue
+            page = m["post"].strip().removeprefix("docs/")
+            key = f"{rel}:{m['name']}"
+            named.add((key, page))
+            if not page:
+                problems.append(f"{where}: name the page that shows the section after the marker")
+            elif page not in shown.get(key, set()):
+                problems.append(f"{where}: docs/{page} does not include {key}")
+    for key, on in sorted(shown.items()):
+        for page in sorted(on - {p for k, p in named if k == key}):
+            problems.append(f"docs/{page} includes {key}, whose marker does not name the page")
+    return problems
+
+
+def test_every_ftkit_section_names_the_page_that_shows_it():
+    shown: dict[str, set[str]] = {}
+    for page in PAGES:
+        for line in page.read_text(encoding="utf-8").split("\n"):
+            m = INCLUDE_RE.match(line)
+            if m and m["target"].startswith("ftkit/"):
+                shown.setdefault(m["target"], set()).add(page_name(page))
+    assert shown, "no page shows ftkit's source: the check would look at nothing"
+    problems = ftkit_section_problems(sorted(FTKIT.rglob("*.py")), shown)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_ftkit_section_guard_catches_a_moved_section(tmp_path, monkeypatch):
+    import tests.test_guards as guards
+
+    monkeypatch.setattr(guards, "ROOT", tmp_path)
+    path = tmp_path / "ftkit" / "m.py"
+    path.parent.mkdir()
+    path.write_text(
+        "# --8<-- [start:a] docs/p.md\ndef f():\n    pass\n    # --8<-- [end:a]\n"
+        "# --8<-- [start:b]\nx = 1\n# --8<-- [end:b]\n"
+    )
+    shown = {"ftkit/m.py:a": {"q.md"}, "ftkit/m.py:b": {"p.md"}}
+    assert ftkit_section_problems([path], shown) == [
+        "ftkit/m.py:1: docs/p.md does not include ftkit/m.py:a",
+        "ftkit/m.py:4: a section marker inside a body; put it at the top level",
+        "ftkit/m.py:5: name the page that shows the section after the marker",
+        "docs/q.md includes ftkit/m.py:a, whose marker does not name the page",
+        "docs/p.md includes ftkit/m.py:b, whose marker does not name the page",
+    ]
+
+
+def ftkit_imports(files: list[Path]) -> dict[str, set[str]]:
+    """Which ftkit modules each ftkit module imports, at the top or inside a function."""
+    graph = {}
+    for path in files:
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ftkit."):
+                found.add(node.module.split(".")[1])
+            elif isinstance(node, ast.ImportFrom) and node.module == "ftkit":
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("ftkit.")}
+        graph[path.stem] = found - {path.stem}
+    return graph
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of the graph, as a list of modules (the first repeated last), or []."""
+    state: dict[str, str] = {}
+
+    def visit(module: str, path: list[str]) -> list[str]:
+        state[module] = "open"
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == "open":
+                return [*path[path.index(target) :], target]
+            if target not in state and (cycle := visit(target, [*path, target])):
+                return cycle
+        state[module] = "done"
+        return []
+
+    for module in sorted(graph):
+        if module not in state and (cycle := visit(module, [module])):
+            return cycle
+    return []
+
+
+def test_ftkit_imports_go_one_way():
+    graph = ftkit_imports(sorted(p for p in FTKIT.glob("*.py") if p.stem != "__init__"))
+    assert graph["vlm"] >= {"chat", "evaluate"}  # the check reads real imports
+    cycle = import_cycle(graph)
+    assert not cycle, "ftkit modules import each other in a cycle: " + " -> ".join(cycle)
+
+
+def test_the_import_check_finds_a_cycle():
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]

@@ -8,7 +8,7 @@ import pytest
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
-from transformers import AutoModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM
 
 from ftkit import lora
 from ftkit.tiny import tiny_llama
@@ -27,8 +27,9 @@ def base(path):
 
 
 @pytest.fixture(scope="module")
-def ids() -> torch.Tensor:
-    return torch.randint(0, 514, (2, 16), generator=torch.Generator().manual_seed(0))
+def ids(path) -> torch.Tensor:
+    vocab = AutoConfig.from_pretrained(path).vocab_size
+    return torch.randint(0, vocab, (2, 16), generator=torch.Generator().manual_seed(0))
 
 
 def perturb(model: nn.Module) -> None:

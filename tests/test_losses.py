@@ -12,8 +12,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig, DPOTrainer
 from trl.trainer.utils import nanstd
 
-from ftkit.data import preference_pairs, reasoning_task
 from ftkit.losses import bradley_terry_loss, dpo_loss, group_advantages, sequence_logps
+from ftkit.tasks import preference_pairs, reasoning_task
 from ftkit.tiny import tiny_llama
 
 CPU = dict(bf16=False, gradient_checkpointing=False, use_cpu=True, report_to="none")
@@ -28,10 +28,15 @@ def probe(tmp_path_factory):
     trainer = DPOTrainer(
         model=AutoModelForCausalLM.from_pretrained(tiny_llama(pretrain_steps=100)),
         ref_model=AutoModelForCausalLM.from_pretrained(tiny_llama()),
-        args=DPOConfig(output_dir=str(tmp_path_factory.mktemp("dpo")),
-                       per_device_train_batch_size=8, beta=0.3, **CPU),
-        train_dataset=Dataset.from_list(pairs), processing_class=tokenizer,
-    )  # fmt: skip
+        args=DPOConfig(
+            output_dir=str(tmp_path_factory.mktemp("dpo")),
+            per_device_train_batch_size=8,
+            beta=0.3,
+            **CPU,
+        ),
+        train_dataset=Dataset.from_list(pairs),
+        processing_class=tokenizer,
+    )
     return trainer, next(iter(trainer.get_train_dataloader()))
 
 
@@ -50,8 +55,14 @@ def test_dpo_loss_matches_trl_on_the_same_batch(probe, loss_type):
         expected = trainer.compute_loss(trainer.model, batch).item()
     lengths = batch["completion_mask"].sum(1).chunk(2)
     policy, reference = logps(trainer.model, batch), logps(trainer.ref_model, batch)
-    ours = dpo_loss(*policy, *reference, beta=0.3, loss_type=loss_type,
-                    chosen_lengths=lengths[0], rejected_lengths=lengths[1])  # fmt: skip
+    ours = dpo_loss(
+        *policy,
+        *reference,
+        beta=0.3,
+        loss_type=loss_type,
+        chosen_lengths=lengths[0],
+        rejected_lengths=lengths[1],
+    )
     assert ours.loss.item() == pytest.approx(expected, rel=1e-5)
     assert ours.loss.item() != pytest.approx(math.log(2), rel=1e-3)  # policy != reference here
     metrics = trainer._metrics["train" if trainer.model.training else "eval"]  # TRL's log of it
@@ -72,8 +83,13 @@ def test_dpo_loss_by_hand():
     args = [torch.tensor([-1.0]), torch.tensor([-5.0]), torch.tensor([-2.0]), torch.tensor([-3.0])]
     assert dpo_loss(*args, beta=0.5).loss.item() == pytest.approx(math.log1p(math.exp(-1.5)))
     assert dpo_loss(*args, beta=0.5, loss_type="hinge").loss.item() == 0.0  # 1 - 1.5 < 0
-    ipo = dpo_loss(*args, beta=0.25, loss_type="ipo", chosen_lengths=torch.tensor([2]),
-                   rejected_lengths=torch.tensor([4]))  # fmt: skip
+    ipo = dpo_loss(
+        *args,
+        beta=0.25,
+        loss_type="ipo",
+        chosen_lengths=torch.tensor([2]),
+        rejected_lengths=torch.tensor([4]),
+    )
     assert ipo.loss.item() == pytest.approx((1.0 - 2.0) ** 2)  # h' = 1/2 + 2/4, 1/(2 beta) = 2
     # the gradient raises the chosen reply's log-probability and lowers the rejected one's
     chosen = torch.tensor([-1.0], requires_grad=True)

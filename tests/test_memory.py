@@ -10,8 +10,14 @@ from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
 from ftkit import memory
 
-SMALL = LlamaConfig(hidden_size=256, intermediate_size=688, num_hidden_layers=2,
-                    num_attention_heads=4, num_key_value_heads=2, vocab_size=512)  # fmt: skip
+SMALL = LlamaConfig(
+    hidden_size=256,
+    intermediate_size=688,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    vocab_size=512,
+)
 
 
 def small_model(method: str):

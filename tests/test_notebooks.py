@@ -20,16 +20,12 @@ import shutil
 
 import pytest
 
-from tools import notebooks
-from tools.notebooks import KNOB_RE, build_expanded, chapters, check, notebook_path, pins
-from tools.pages import (
-    BLOCK_TIMEOUT_S,
-    PageError,
-    expand_text,
-    normalise_output,
-    page_name,
-    runnable_blocks,
-)
+import tools.chapters
+from tools.chapters import chapters, notebook_path
+from tools.install_cell import pins
+from tools.notebooks import KNOB_RE, build_expanded, check
+from tools.outputs import mismatches, normalise_output
+from tools.pages import BLOCK_TIMEOUT_S, PageError, expand_text, page_name, runnable_blocks
 
 # Run end to end in a kernel: a chapter that trains (~10 s on 2 cores), and one that defines
 # functions from ftkit's source in its cells, as a reader pastes them (~13 s).
@@ -50,12 +46,12 @@ def _stdout(cell: dict) -> str:
 
 def test_committed_notebooks_are_current():
     problems = check()
-    assert not problems, "\n".join([*problems, "run: python tools/notebooks.py"])
+    assert not problems, "\n".join([*problems, "run: python -m tools.notebooks"])
 
 
 def test_the_check_catches_stale_missing_and_extra_notebooks(tmp_path, monkeypatch):
-    shutil.copytree(notebooks.NOTEBOOKS, tmp_path / "notebooks")
-    monkeypatch.setattr(notebooks, "NOTEBOOKS", tmp_path / "notebooks")
+    shutil.copytree(tools.chapters.NOTEBOOKS, tmp_path / "notebooks")
+    monkeypatch.setattr(tools.chapters, "NOTEBOOKS", tmp_path / "notebooks")
     assert check() == []
     stale = tmp_path / "notebooks" / "peft-lora.ipynb"
     stale.write_text(stale.read_text().replace("r=8", "r=4", 1))
@@ -72,7 +68,7 @@ def test_every_chapter_with_code_has_a_notebook():
     assert "peft/lora.md" in names and "sft/unsloth.md" in names and "vlm/index.md" in names
     assert "index.md" not in names and "how-this-guide-works.md" not in names  # not chapters
     assert "foundations/index.md" not in names  # no code
-    assert sorted(p.name for p in notebooks.NOTEBOOKS.glob("*.ipynb")) == sorted(
+    assert sorted(p.name for p in tools.chapters.NOTEBOOKS.glob("*.ipynb")) == sorted(
         notebook_path(n).name for n in names
     )
 
@@ -93,7 +89,7 @@ def test_code_cells_are_the_blocks_the_doc_tests_run(page):
         if block.expected_output is None:
             assert cell["outputs"] == [], block.where
         else:
-            shown = normalise_output(block.expected_output)
+            shown = normalise_output(block.expected_output.text)
             assert normalise_output(_stdout(cell)) == shown, block.where
     assert (nb["metadata"].get("accelerator") == "GPU") == any(b.gpu_only for b in blocks)
     assert nb["metadata"]["guide"]["page"] == f"docs/{page_name(page)}"
@@ -154,7 +150,7 @@ echo hi
 
 
 def _synthetic(text: str = PAGE) -> dict:
-    return build_expanded("part/page.md", *expand_text(text, "part/page.md"))
+    return build_expanded(expand_text(text, "part/page.md"))
 
 
 def test_a_page_becomes_cells_in_order():
@@ -290,10 +286,13 @@ def test_a_notebook_runs_end_to_end_on_the_cpu(chapter, tmp_path, monkeypatch):
     )
     client.execute()
     printed = [_stdout(c) for c in nb.cells if c.cell_type == "code"]
-    assert len(printed) == len(runnable_blocks(page)) + 1
+    blocks = runnable_blocks(page)
+    assert len(printed) == len(blocks) + 1
     assert any(shown), "the notebook shows outputs to compare"
-    for index, (want, got) in enumerate(zip(shown, printed, strict=True)):
-        if want:
-            assert normalise_output(got) == normalise_output(want), f"code cell {index}"
+    for block, want, got in zip(blocks, shown[1:], printed[1:], strict=True):
+        if want:  # the same contract as the doc tests, and the same tolerance
+            output = block.expected_output
+            where = f"{notebook_path(chapter).name}, the cell of docs/{chapter}"
+            assert not mismatches(want, got, output.tolerance, where, output.line + 1)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors

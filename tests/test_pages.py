@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.test_guards import fence_problems
 from tools.mkdocs_hooks import render_markers
-from tools.pages import PageError, expand_text, extract_blocks, scan_fences
+from tools.pages import (
+    Block,
+    BlockError,
+    Output,
+    PageError,
+    PageRun,
+    expand_text,
+    extract_blocks,
+    scan_fences,
+)
 
-INCLUDE = '--8<-- "snippets/foundations/ex03_freeze.py:freeze"'
+SNIPPET = "snippets/foundations/training-and-fine-tuning/ex01_tiny_model.py"
+INCLUDE = f'--8<-- "{SNIPPET}:freeze"'
 
 
 def page(text: str, name: str = "demo.md"):
-    lines, origin = expand_text(text, name)
-    return tuple(lines), tuple(origin), name
+    return expand_text(text, name)
 
 
 def test_missing_file_names_page_line_and_file():
@@ -22,22 +33,23 @@ def test_missing_file_names_page_line_and_file():
 
 
 def test_missing_section_names_the_file_and_section():
-    with pytest.raises(PageError, match=r"docs/demo.md:2: .*'nope'.*ex03_freeze.py:nope"):
-        page('```python\n--8<-- "snippets/foundations/ex03_freeze.py:nope"\n```\n')
+    with pytest.raises(PageError, match=r"docs/demo.md:2: .*'nope'.*ex01_tiny_model.py:nope"):
+        page(f'```python\n--8<-- "{SNIPPET}:nope"\n```\n')
 
 
 def test_multi_line_include_form_is_refused():
     with pytest.raises(PageError, match="one-line include form"):
-        page("--8<--\nsnippets/foundations/ex03_freeze.py\n--8<--\n")
+        page("--8<--\nsnippets/foundations/training-and-fine-tuning/ex01_tiny_model.py\n--8<--\n")
 
 
 def test_included_code_maps_to_the_include_line():
-    lines, origin, name = page(f"# t\n\ntext\n\n```python\n{INCLUDE}\n```\n")
-    (block,) = extract_blocks(lines, origin, name)
+    expanded = page(f"# t\n\ntext\n\n```python\n{INCLUDE}\n```\n")
+    (block,) = extract_blocks(expanded)
     assert block.line == 5  # the fence's line on the page, not in the expanded text
     assert "def trainable(model)" in block.code
     assert "--8<--" not in block.code  # section markers are stripped
-    assert "<abbr" not in block.code and origin[-1] == 0  # the glossary is appended after
+    assert "<abbr" not in block.code and expanded.origin[-1] == 0  # the glossary comes after
+    assert block.snippet_file == SNIPPET  # it runs in the file's own namespace
 
 
 def test_unmarked_non_runnable_fences_are_reported():
@@ -47,7 +59,7 @@ def test_unmarked_non_runnable_fences_are_reported():
         "```yaml\na: 1\n```\n\n"
         "```py\nprint(3)\n```\n"
     )
-    problems = fence_problems(*page(text))
+    problems = fence_problems(page(text))
     assert [p.split(":")[1] for p in problems] == ["1", "5", "9", "13"]
     assert "tilde" in problems[1]
 
@@ -60,44 +72,105 @@ def test_marked_output_and_diagram_fences_are_accepted():
         "```mermaid\nflowchart LR\n  A --> B\n```\n\n"
         "<!-- gpu-only: needs CUDA -->\n```python\nimport torch\n```\n"
     )
-    lines, origin, name = page(text)
-    assert fence_problems(lines, origin, name) == []
-    blocks = extract_blocks(lines, origin, name)
+    expanded = page(text)
+    assert fence_problems(expanded) == []
+    blocks = extract_blocks(expanded)
     assert [(b.line, b.gpu_only, b.expected_output) for b in blocks] == [
-        (7, None, "1\n"),
+        (7, None, Output("1\n", 13, None, None)),
         (23, "needs CUDA", None),
     ]
 
 
 def test_markers_need_a_reason_and_a_fence():
     text = "<!-- not-run: -->\n```yaml\na: 1\n```\n\n<!-- gpu-only: x -->\n"
-    problems = fence_problems(*page(text))
+    problems = fence_problems(page(text))
     assert any("gives no reason" in p for p in problems)
     assert any(":6: marker is not directly above a fence" in p for p in problems)
 
 
 def test_hidden_pytest_codeblocks_skips_are_reported():
-    problems = fence_problems(*page("<!--pytest.mark.skip-->\n```python\nprint(1)\n```\n"))
+    problems = fence_problems(page("<!--pytest.mark.skip-->\n```python\nprint(1)\n```\n"))
     assert any(":1: pytest-codeblocks skip" in p for p in problems)
 
 
 def test_unclosed_fence_names_its_line():
     with pytest.raises(PageError, match="docs/demo.md:3: code fence"):
-        scan_fences(*page("text\n\n```python\nprint(1)\n"))
+        scan_fences(page("text\n\n```python\nprint(1)\n"))
 
 
 def test_markers_render_as_visible_admonitions():
-    out = render_markers("    <!-- gpu-only: needs CUDA kernels -->\n    ```python\n")
+    out = render_markers("    <!-- gpu-only: needs CUDA kernels -->\n    ```python\n", "a/b.md")
     assert '    !!! warning "GPU only"' in out
     assert "Needs CUDA kernels. The doc tests skip this block" in out
-    assert '!!! note "Not run by the tests"' in render_markers("<!-- not-run: a config -->")
+    assert '!!! note "Not run by the tests"' in render_markers("<!-- not-run: x -->", "a/b.md")
 
 
 def test_blocks_run_as_a_notebook_cell_runs_them(tmp_path):
     """No `from __future__ import annotations` leaks from tools/pages.py into the blocks: an
     annotation naming something undefined fails on the page as it fails in Colab."""
-    from tools.pages import Block, run_python
-
     block = Block("p.md", 1, "python", "def f(x: NotDefinedAnywhere):\n    pass\n", None, None)
     with pytest.raises(NameError, match="NotDefinedAnywhere"):
-        run_python(block, {}, tmp_path)
+        PageRun(tmp_path).run(block)
+
+
+def test_a_snippet_block_sees_only_its_own_file():
+    """A snippet file's sections run in its own namespace (as ``python FILE`` runs them), and
+    what they define is then visible to the page's other blocks, as in a notebook."""
+    a = Block("p.md", 1, "python", "x = 1\n", None, None, "snippets/a.py")
+    b = Block("p.md", 5, "python", "print(x)\n", None, None, "snippets/b.py")
+    page = Block("p.md", 9, "python", "print(x + 1)\n", None, None)
+    run = PageRun(Path("."))
+    run.run(a)
+    assert run.run(page) == "2\n"  # the page sees the file's names
+    with pytest.raises(NameError, match="'x'"):  # another file does not
+        run.run(b)
+
+
+def test_a_block_that_changes_torchs_threads_fails_and_is_undone(tmp_path):
+    """A page that set two threads once made every later page in its process run on two (and
+    print other digits, and run several times slower beside a second process)."""
+    import torch
+
+    block = Block("p.md", 7, "python", "import torch\ntorch.set_num_threads(2)\n", None, None)
+    before = torch.get_num_threads()
+    with pytest.raises(BlockError, match=r"docs/p.md:7: the block set torch's threads from"):
+        PageRun(tmp_path).run(block)
+    assert torch.get_num_threads() == before
+
+
+def test_a_failing_bash_block_names_itself(tmp_path):
+    block = Block("p.md", 3, "bash", "echo out; echo err >&2; exit 3\n", None, None)
+    with pytest.raises(BlockError, match=r"docs/p.md:3: bash block exited 3") as caught:
+        PageRun(tmp_path).run(block)
+    assert "out" in str(caught.value) and "err" in str(caught.value)
+
+
+def test_a_tolerance_marker_sits_above_a_shown_output_and_gives_a_value():
+    code = "```python\nprint(0.5)\n```\n\n"
+    output = "<!--pytest-codeblocks:expected-output-->\n\n```text\n0.5\n```\n"
+    good = page(code + "<!-- tolerance: ±3% -->\n" + output)
+    assert fence_problems(good) == []
+    (block,) = extract_blocks(good)
+    assert block.expected_output.tolerance.relative == 0.03
+    assert block.expected_output.tolerance_line == 5
+    stray = fence_problems(page("<!-- tolerance: ±3% -->\n\n" + code))
+    assert stray == [
+        "docs/demo.md:1: a tolerance marker goes on the line above a shown output's "
+        "<!--pytest-codeblocks:expected-output--> marker"
+    ]
+    with pytest.raises(PageError, match="docs/demo.md:5: the tolerance marker gives no value"):
+        fence_problems(page(code + "<!-- tolerance: -->\n" + output))
+
+
+def test_snippet_sections_are_not_mixed_with_other_code():
+    text = f"```python\nimport math\n{INCLUDE}\n```\n"
+    (problem,) = fence_problems(page(text))
+    assert problem.startswith("docs/demo.md:1: a block with snippet sections holds nothing else")
+
+
+def test_an_empty_shown_output_is_empty_text():
+    """A new block's output box starts empty; the refresh tool then inserts the printed lines
+    without eating the closing fence (an empty box once read as one blank line)."""
+    page = "```python\nprint(1)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n```text\n```\n"
+    (block,) = extract_blocks(expand_text(page, "p.md"))
+    assert block.expected_output.text == ""

@@ -4,7 +4,8 @@ The built site is served on 127.0.0.1; every request to any other host is blocke
 as a failure, as is every console error. Mermaid diagrams must render an svg (Material draws them
 in a closed shadow root, opened here by patching ``attachShadow`` before any page script runs),
 math must typeset, search must find a chapter's word, and the light/dark toggle must switch.
-Screenshots go to ``test-artifacts/screenshots/``.
+Screenshots of a few pages (``SCREENSHOTS``: a full-page capture costs more than the page's
+checks) go to ``test-artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from tools.notebooks import chapters, colab_url, notebook_path, site_path
+from tools.chapters import chapters, colab_url, notebook_path, site_path
 from tools.pages import ROOT, page_name
 
-pytestmark = pytest.mark.browser
+# One process builds the site and drives the browser for every test here (an xdist group).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("site")]
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,6 +41,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 RENDER_TIMEOUT_MS = 15_000
+EVENT_TIMEOUT_MS = 120_000  # an upper bound for a wait that ends on its event
+SCREENSHOTS = ("", "peft/lora/", "sft/reasoning/")  # home, a page of math, a training page
 
 OPEN_SHADOW_ROOTS = """
 const attach = Element.prototype.attachShadow;
@@ -178,6 +182,18 @@ class Visit:
     def math(self) -> dict:
         return self._settle(MATH_STATE, "s.typeset >= s.math", RENDER_TIMEOUT_MS)
 
+    def wait_for_error(self, prefix: str) -> None:
+        """Return once the page has reported an error starting with ``prefix``: an uncaught
+        exception (how mermaid reports a diagram it cannot parse) or a console error. The wait
+        ends on the event; its limit is only there so that a page that never reports it fails
+        instead of hanging, and is generous, for a machine busy training in other processes."""
+        # The sync API delivers events only inside its own calls, so none can slip in between
+        # this check and the wait.
+        if not any(e.startswith(prefix) for e in self.errors):
+            self.page.wait_for_event(
+                "pageerror", predicate=lambda e: str(e).startswith(prefix), timeout=EVENT_TIMEOUT_MS
+            )
+
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -196,22 +212,28 @@ def site_pages(site: Path) -> list[str]:
     return found
 
 
-def check_page(
-    browser, server: str, path: str, diagram_timeout_ms: int = RENDER_TIMEOUT_MS
-) -> list[str]:
-    """Everything wrong with one page, each line naming the page."""
+def page_problems(visit: Visit, path: str, diagram_timeout_ms: int = RENDER_TIMEOUT_MS) -> list:
+    """Everything wrong with an open page once its diagrams and math have settled, each line
+    naming the page (the console is read last: rendering can log errors of its own)."""
+    diagrams = visit.diagrams(diagram_timeout_ms)
+    math = visit.math()
+    problems = [f"/{path}: console error: {e}" for e in visit.errors]
+    problems += [f"/{path}: request to another host: {u}" for u in visit.offsite]
+    for i, state in enumerate(diagrams, 1):
+        if state != "ok":
+            problems.append(f"/{path}: Mermaid diagram {i}: {state}")
+    if math["typeset"] < math["math"] or math["errors"]:
+        problems.append(f"/{path}: math not typeset: {math}")
+    return problems
+
+
+def check_page(browser, server: str, path: str) -> list[str]:
+    """Open one page and return everything wrong with it (a screenshot for SCREENSHOTS)."""
     visit = Visit(browser, f"{server}/{path}")
-    name = path.strip("/").replace("/", "_") or "home"
     try:
-        problems = [f"/{path}: console error: {e}" for e in visit.errors]
-        problems += [f"/{path}: request to another host: {u}" for u in visit.offsite]
-        for i, state in enumerate(visit.diagrams(diagram_timeout_ms), 1):
-            if state != "ok":
-                problems.append(f"/{path}: Mermaid diagram {i}: {state}")
-        math = visit.math()
-        if math["typeset"] < math["math"] or math["errors"]:
-            problems.append(f"/{path}: math not typeset: {math}")
-        visit.screenshot(name)
+        problems = page_problems(visit, path)
+        if path in SCREENSHOTS:
+            visit.screenshot(path.strip("/").replace("/", "_") or "home")
     finally:
         visit.close()
     return problems
@@ -246,12 +268,15 @@ def test_a_broken_diagram_fails_naming_the_page(site, server, browser):
     start = html.index('<pre class="mermaid"><code>') + len('<pre class="mermaid"><code>')
     end = html.index("</code></pre>", start)
     broken.write_text(html[:start] + "flowchart TD\n  A --&gt;&gt;&gt; [oops" + html[end:])
+    visit = Visit(browser, f"{server}/broken-diagram.html")
     try:
-        problems = check_page(browser, server, "broken-diagram.html", diagram_timeout_ms=3000)
+        # mermaid throws on the diagram (an uncaught "Parse error") and leaves it undrawn: wait
+        # for that event (however long a loaded machine takes), then read the page as is.
+        visit.wait_for_error("Parse error")
+        problems = page_problems(visit, "broken-diagram.html", diagram_timeout_ms=1)
     finally:
+        visit.close()
         broken.unlink()
-        (ARTIFACTS / "broken-diagram.html.png").unlink(missing_ok=True)
-    # Material logs mermaid's parse error to the console and leaves the diagram undrawn.
     assert "/broken-diagram.html: Mermaid diagram 1: not rendered" in problems, problems
     assert any(p.startswith("/broken-diagram.html: console error: Parse error") for p in problems)
 

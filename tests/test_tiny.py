@@ -14,7 +14,8 @@ from jinja2.exceptions import TemplateError
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ftkit import tiny
-from ftkit.tiny import MANIFEST, TinyLlamaConfig, tiny_llama
+from ftkit.cache import CACHE_ENV, MANIFEST, _is_complete
+from ftkit.tiny import TinyLlamaConfig, tiny_llama
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def cache(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
-    monkeypatch.setenv(tiny.CACHE_ENV, str(folder))
+    monkeypatch.setenv(CACHE_ENV, str(folder))
     return folder
 
 
@@ -31,13 +32,33 @@ def digests(folder: str) -> dict[str, str]:
 
 
 def test_same_seed_same_bits_in_separate_caches(tmp_path, monkeypatch):
-    monkeypatch.setenv(tiny.CACHE_ENV, str(tmp_path / "a"))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a"))
     first = tiny_llama()
-    monkeypatch.setenv(tiny.CACHE_ENV, str(tmp_path / "b"))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "b"))
     second = tiny_llama()
     assert first != second
     assert digests(first) == digests(second)  # model.safetensors and tokenizer.json included
     assert {"model.safetensors", "tokenizer.json", "config.json"} <= set(digests(first))
+
+
+def test_pretraining_runs_on_one_thread_whatever_the_caller_set(cache, monkeypatch):
+    """How a sum splits between threads changes its last bits (on some CPUs, not all), and
+    pretraining carries them into the weights: so the build always uses one thread."""
+    seen = []
+    pretrain = tiny._pretrain
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return pretrain(*args, **kwargs)
+
+    monkeypatch.setattr(tiny, "_pretrain", spy)
+    torch.set_num_threads(2)
+    try:
+        tiny_llama(pretrain_steps=2)
+        assert seen == [1]
+        assert torch.get_num_threads() == 2  # the caller's setting is back
+    finally:
+        torch.set_num_threads(1)  # as the test processes run (tests/conftest.py)
 
 
 def test_other_seed_other_weights(cache):
@@ -86,7 +107,7 @@ def test_concurrent_builds_do_not_corrupt(cache):
     paths = {p.communicate(timeout=120)[0].strip() for p in procs}
     assert all(p.returncode == 0 for p in procs)
     assert len(paths) == 1
-    assert tiny._is_complete(Path(paths.pop()))
+    assert _is_complete(Path(paths.pop()))
     leftovers = [p.name for p in cache.iterdir() if p.is_dir() and p.name.startswith(".")]
     assert leftovers == []  # no staging folders left behind
 

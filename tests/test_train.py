@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from ftkit.data import chat_batch, faq
+from ftkit.chat import chat_batch, faq
 from ftkit.tiny import tiny_llama
 from ftkit.train import loss_curve
 

@@ -1,4 +1,5 @@
-"""ftkit.vlm and tiny_vlm: the shapes task, the image-chat collator, answers, the tiny VLM."""
+"""ftkit.shapes, ftkit.vlm and ftkit.tiny_vlm: the shapes task, the image-chat collator, greedy
+answers, and the tiny VLM."""
 
 from __future__ import annotations
 
@@ -11,17 +12,9 @@ import torch
 from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
-from ftkit.tiny import IMAGE_TOKEN, TinyVLMConfig, tiny_vlm
-from ftkit.vlm import (
-    COLOURS,
-    SHAPES,
-    VisionChatCollator,
-    answer_images,
-    ascii_image,
-    draw_shape,
-    shape_probe,
-    shapes_task,
-)
+from ftkit.shapes import COLOURS, SHAPES, ascii_image, draw_shape, shape_probe, shapes_task
+from ftkit.tiny_vlm import IMAGE_TOKEN, TinyVLMConfig, tiny_vlm
+from ftkit.vlm import VisionChatCollator, answer_images
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +133,21 @@ def test_labels_equal_transformers_assistant_mask(processor, task):
 
 
 def test_batch_equals_trls_vision_collator(processor, task):
-    """TRL's DataCollatorForVisionLanguageModeling(assistant_only_loss=True) builds the same."""
+    """TRL's DataCollatorForVisionLanguageModeling(assistant_only_loss=True) builds the same,
+    on single-turn, multi-turn and multi-image rows."""
     from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
 
     rows = [{"images": r["images"], "messages": r["messages"]} for r in task[0][:5]]
     rows[1]["messages"] = [*rows[1]["messages"], user(text("Sure?")), reply("yes")]
+    rows.append(  # two images, interleaved with text
+        {
+            "images": [picture("red", "circle"), picture("blue", "triangle", 1)],
+            "messages": [
+                user(text("First "), IMAGE, text(" then "), IMAGE, text(". Colour of the first?")),
+                reply("red"),
+            ],
+        }
+    )
     ours = VisionChatCollator(processor)(rows)
     trl = DataCollatorForVisionLanguageModeling(processor, assistant_only_loss=True)(rows)
     assert set(ours) == set(trl)
@@ -174,8 +177,10 @@ def test_images_expand_to_one_token_per_patch_in_order(processor):
 
 
 def test_left_padding_gives_the_same_labels_shifted(processor, task):
-    rows = [task[0][0], {**task[0][1], "messages": [*task[0][1]["messages"], user(text("ok?")),
-                                                    reply("yes")]}]  # fmt: skip
+    rows = [
+        task[0][0],
+        {**task[0][1], "messages": [*task[0][1]["messages"], user(text("ok?")), reply("yes")]},
+    ]
     right = VisionChatCollator(processor)(rows)
     left_processor = copy.deepcopy(processor)
     left_processor.tokenizer.padding_side = "left"
@@ -190,19 +195,28 @@ def test_left_padding_gives_the_same_labels_shifted(processor, task):
     [
         (
             {"images": [], "messages": [user(IMAGE, text("?")), reply("x")]},
-            r"row 0: .*place 1 .*holds 0",
+            r"rows\[0\]: .*place 1 .*holds 0",
         ),
         ({"images": [picture()] * 2, "messages": [user(IMAGE), reply("x")]}, "place 1 .*holds 2"),
-        ({"images": ["cat.png"], "messages": [user(IMAGE), reply("x")]}, "row 0, image 0: .*PIL"),
-        ({"images": [picture()], "messages": [user(IMAGE)]}, "row 0: no assistant reply"),
+        (
+            {"images": ["cat.png"], "messages": [user(IMAGE), reply("x")]},
+            r"rows\[0\]\.images\[0\]: .*PIL",
+        ),
+        ({"images": [picture()], "messages": [user(IMAGE)]}, r"rows\[0\]: no assistant reply"),
         (
             {"images": [], "messages": [{"role": "robot", "content": "hi"}]},
-            "row 0, message 0: .*role",
+            r"rows\[0\]\.messages\[0\]\.role: unknown role 'robot'",
         ),
-        ({"images": [], "messages": [user({"type": "audio"}), reply("x")]}, "message 0, part 0"),
-        ({"messages": "hello"}, "row 0, message 0"),
-        ("just text", "row 0: expected a dict"),
-        ({"images": picture(), "messages": []}, "'images' must be a list"),
+        (
+            {"images": [], "messages": [user({"type": "audio"}), reply("x")]},
+            r"rows\[0\]\.messages\[0\]\.content\[0\]: expected",
+        ),
+        ({"messages": "hello"}, r"rows\[0\]\.messages: expected a non-empty list"),
+        ("just text", r"rows\[0\]: expected a dict"),
+        (
+            {"images": picture(), "messages": [user(IMAGE), reply("x")]},
+            r"rows\[0\]\.images: expected a list of PIL images",
+        ),
     ],
 )
 def test_bad_rows_are_named(processor, row, message):
@@ -212,7 +226,7 @@ def test_bad_rows_are_named(processor, row, message):
 
 def test_bad_row_is_named_by_its_index(processor, task):
     bad = {"images": [], "messages": task[0][0]["messages"]}
-    with pytest.raises(ValueError, match="row 2: the messages place 1"):
+    with pytest.raises(ValueError, match=r"rows\[2\]: the messages place 1"):
         VisionChatCollator(processor)([task[0][0], task[0][1], bad])
     with pytest.raises(ValueError, match="no rows"):
         VisionChatCollator(processor)([])
@@ -221,7 +235,7 @@ def test_bad_row_is_named_by_its_index(processor, task):
 def test_a_template_that_is_not_prefix_consistent_is_refused(processor, task):
     odd = copy.deepcopy(processor)
     odd.chat_template = "{{ messages | length }}" + processor.chat_template  # a count up front
-    with pytest.raises(ValueError, match="row 0, message 1: .*prefix"):
+    with pytest.raises(ValueError, match=r"rows\[0\]\.messages\[1\]: .*prefix"):
         VisionChatCollator(odd)(task[0][:1])
 
 

@@ -25,7 +25,7 @@ from mkdocs.utils import get_relative_url  # links relative to the page: any sit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # mkdocs loads hooks by path
 
-from tools.notebooks import (  # noqa: E402
+from tools.chapters import (  # noqa: E402
     NOTEBOOKS,
     chapters,
     colab_url,
@@ -33,11 +33,13 @@ from tools.notebooks import (  # noqa: E402
     notebook_path,
     site_path,
 )
+from tools.outputs import Tolerance, ToleranceError, tolerance_note  # noqa: E402
 from tools.pages import (  # noqa: E402
     GPU_ONLY,
     MARKER_RE,
     NOT_RUN,
     ROOT,
+    TOLERANCE_RE,
     PageError,
     as_sentence,
     expand_text,
@@ -61,10 +63,20 @@ _TITLES = {
 }
 
 
-def render_markers(markdown: str) -> str:
-    """Replace each ``<!-- gpu-only: ... -->`` / ``<!-- not-run: ... -->`` by an admonition."""
+def render_markers(markdown: str, page: str) -> str:
+    """Replace each ``<!-- gpu-only: ... -->`` / ``<!-- not-run: ... -->`` by an admonition, and
+    each ``<!-- tolerance: ... -->`` by the note on how far the output's numbers vary."""
     out = []
     for line in markdown.split("\n"):
+        tolerance = TOLERANCE_RE.match(line)
+        if tolerance:
+            indent = line[: len(line) - len(line.lstrip())]
+            try:
+                note = tolerance_note(Tolerance.parse(tolerance["spec"]), page)
+            except ToleranceError as error:
+                raise PluginError(f"docs/{page}: {error}") from None
+            out += ["", indent + note, ""]
+            continue
         m = MARKER_RE.match(line)
         if not m:
             out.append(line)
@@ -82,7 +94,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         expand_text(markdown, page.file.src_uri)
     except PageError as error:
         raise PluginError(str(error)) from None
-    markdown = render_markers(markdown)
+    markdown = render_markers(markdown, page.file.src_uri)
     if NOTEBOOKS_TABLE in markdown:
         table = notebooks_table(page.file.src_uri, page.url, config["nav"])
         markdown = markdown.replace(NOTEBOOKS_TABLE, table)

@@ -5,11 +5,13 @@ so the text that is tested is the text that is rendered:
 
 - ``expand(page)`` runs pymdownx's own snippet preprocessor, built from ``mkdocs.yml``, over the
   page, and remembers for every expanded line the page line it came from (test ids and errors
-  name the reader's page and line, not a line of some intermediate text).
-- ``scan_fences(lines, origin, name)`` lists every fenced block of expanded text (backtick or
-  tilde, any info string) with the marker written above it, for the guard tests.
+  name the reader's page and line, not a line of some intermediate text) and the include it
+  came from, if any.
+- ``scan_fences(expanded)`` lists every fenced block of expanded text (backtick or tilde, any
+  info string) with the markers written above it, for the guard tests.
 - ``runnable_blocks(page)`` lists the blocks pytest-codeblocks would execute (its own
-  ``extract_from_buffer`` reads them), with their expected output and marker.
+  ``extract_from_buffer`` reads them), with their expected output, markers and source.
+- ``PageRun`` runs a page's blocks, for the doc tests and ``tools/refresh_outputs.py`` alike.
 
 Markers are HTML comments on the line above a fence; the site hook renders them visibly:
 
@@ -17,7 +19,9 @@ Markers are HTML comments on the line above a fence; the site hook renders them 
 - ``<!-- not-run: REASON -->``: the block is not code to execute (a config file, a shell session
   on another machine); the reason is shown to the reader.
 - ``<!--pytest-codeblocks:expected-output-->`` (pytest-codeblocks' own): the block below is the
-  exact stdout of the block above, and the doc tests check it.
+  stdout of the block above, and the doc tests check it (``tools/outputs.py`` says how exactly).
+- ``<!-- tolerance: ±3%, ±0.02, ±4 points -->`` on the line above that one: how far this
+  output's numbers may move between machines; the site shows it beside the output.
 """
 
 from __future__ import annotations
@@ -27,9 +31,14 @@ import functools
 import io
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+
+from tools.outputs import Tolerance, ToleranceError
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -38,13 +47,18 @@ CONFIG = ROOT / "mkdocs.yml"
 
 RUNNABLE = ("python", "bash", "sh")  # the fence languages pytest-codeblocks executes
 GPU_ONLY, NOT_RUN = "gpu-only", "not-run"
-# Per block of a page (and cell of a notebook), the issues' budget; the slowest, an SFT run,
-# takes ~45 s. The doc tests and the notebook tests enforce it.
-BLOCK_TIMEOUT_S = 120
+# Per block of a page (and cell of a notebook), the issues' budget. `make test --page-times`
+# lists the blocks over it; it is measured, not asserted, because one process of `make test`
+# shares the machine with another (and with the browser), and a loaded machine is not a slow
+# block. The doc tests and the notebook tests stop a block at BLOCK_TIMEOUT_S: that is for
+# blocks that hang.
+BLOCK_BUDGET_S = 120
+BLOCK_TIMEOUT_S = 600
 MARKER_RE = re.compile(
     r"^(?P<indent>\s*)<!--\s*(?P<kind>gpu-only|not-run)\s*:(?P<reason>.*?)-->\s*$"
 )
 EXPECTED_OUTPUT_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:expected-output[-\w]*-->\s*$")
+TOLERANCE_RE = re.compile(r"^\s*<!--\s*tolerance\s*:(?P<spec>.*?)-->\s*$")
 FENCE_RE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # pymdownx's one-line include: --8<-- "path[:section]" (quotes may be single or double)
 INCLUDE_RE = re.compile(r"""^\s*-{1,}8<-{1,}\s+(["'])(?P<target>[^"']+)\1\s*$""")
@@ -65,6 +79,16 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class Output:
+    """The output shown under a block: its text, where it is, and how far its numbers may move."""
+
+    text: str
+    line: int  # page line of its opening fence
+    tolerance: Tolerance | None
+    tolerance_line: int | None  # page line of the tolerance marker, if any
+
+
+@dataclass(frozen=True)
 class Fence:
     """A fenced block in the expanded page."""
 
@@ -76,10 +100,22 @@ class Fence:
     marker: Marker | None
     is_expected_output: bool  # the stdout of the block before it
     span: tuple[int, int]  # indices of its opening and closing lines in the expanded text
+    includes: tuple[str, ...]  # the includes its body came from ("snippets/x.py:section")
+    page_text: bool  # some non-blank line of its body is written in the page itself
+    tolerance: tuple[int, str] | None = None  # an expected output's tolerance marker: line, spec
 
     @property
     def where(self) -> str:
         return f"docs/{self.page}:{self.line}"
+
+    @property
+    def snippet_file(self) -> str | None:
+        """The snippet file this block is made of, when it is only sections of one such file."""
+        files = {include.split(":")[0] for include in self.includes}
+        if self.page_text or len(files) != 1:
+            return None
+        (file,) = files
+        return file if file.startswith("snippets/") else None
 
 
 @dataclass(frozen=True)
@@ -90,12 +126,22 @@ class Block:
     line: int
     lang: str  # "python", "bash" or "sh"
     code: str
-    expected_output: str | None
+    expected_output: Output | None
     gpu_only: str | None  # the reason, when the block needs CUDA
+    snippet_file: str | None = None  # it is only sections of this file (runs in its namespace)
 
     @property
     def where(self) -> str:
         return f"docs/{self.page}:{self.line}"
+
+
+class Expanded(NamedTuple):
+    """A page after snippet expansion, line by line."""
+
+    name: str  # the page, relative to docs/
+    lines: tuple[str, ...]
+    origin: tuple[int, ...]  # 1-based page line each came from (0: the appended glossary)
+    includes: tuple[str, ...]  # the include each came from ("" for the page's own text)
 
 
 def as_sentence(reason: str) -> str:
@@ -133,12 +179,12 @@ def _snippet_preprocessor():
     return md.preprocessors["snippet"]
 
 
-def expand_text(text: str, name: str) -> tuple[list[str], list[int]]:
-    """Expand the snippets of a page's Markdown ``text``.
+def expand_text(text: str, name: str) -> Expanded:
+    """Expand the snippets of a page's Markdown ``text`` (page ``name``, relative to docs/).
 
     Returns:
-        The expanded lines and, for each one, the 1-based page line it came from (0 for the
-        glossary that the site appends to every page).
+        The expanded lines with, for each one, the 1-based page line it came from (0 for the
+        glossary that the site appends to every page) and the include that brought it.
 
     Raises:
         PageError: an include names a missing file or section, or uses the multi-line form.
@@ -148,6 +194,7 @@ def expand_text(text: str, name: str) -> tuple[list[str], list[int]]:
     pre = _snippet_preprocessor()
     lines: list[str] = []
     origin: list[int] = []
+    includes: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if BLOCK_INCLUDE_RE.match(line):
             raise PageError(
@@ -158,19 +205,25 @@ def expand_text(text: str, name: str) -> tuple[list[str], list[int]]:
             expanded = pre.parse_snippets([line])
         except SnippetMissingError as error:
             raise PageError(f"docs/{name}:{number}: {error} (in: {line.strip()})") from None
+        include = INCLUDE_RE.match(line)
         lines += expanded
         origin += [number] * len(expanded)
+        includes += [include["target"] if include else ""] * len(expanded)
     appended = pre.run([])  # run() adds the auto_append files (the glossary) to no text
-    return lines + appended, origin + [0] * len(appended)
+    return Expanded(
+        name,
+        tuple(lines + appended),
+        tuple(origin + [0] * len(appended)),
+        tuple(includes + [""] * len(appended)),
+    )
 
 
 @functools.cache
-def _expand_cached(path: str, mtime_ns: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    lines, origin = expand_text(Path(path).read_text(encoding="utf-8"), page_name(Path(path)))
-    return tuple(lines), tuple(origin)
+def _expand_cached(path: str, mtime_ns: int) -> Expanded:
+    return expand_text(Path(path).read_text(encoding="utf-8"), page_name(Path(path)))
 
 
-def expand(page: Path) -> tuple[tuple[str, ...], tuple[int, ...]]:
+def expand(page: Path) -> Expanded:
     """``expand_text`` of a page file (cached while the file is unchanged)."""
     return _expand_cached(str(page.resolve()), page.stat().st_mtime_ns)
 
@@ -182,8 +235,16 @@ def _previous_nonblank(lines: tuple[str, ...], index: int) -> int | None:
     return index if index >= 0 else None
 
 
-def scan_fences(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -> list[Fence]:
-    """Every fenced block of expanded ``lines`` (see ``expand_text``), with its marker."""
+def _tolerance_marker(lines: tuple[str, ...], origin: tuple[int, ...], marker_index: int | None):
+    """The ``(line, spec)`` of a tolerance marker just above an expected-output marker."""
+    above = _previous_nonblank(lines, marker_index) if marker_index is not None else None
+    m = TOLERANCE_RE.match(lines[above]) if above is not None else None
+    return (origin[above], m["spec"].strip()) if m else None
+
+
+def scan_fences(expanded: Expanded) -> list[Fence]:
+    """Every fenced block of an expanded page (see ``expand_text``), with its markers."""
+    name, lines, origin, includes = expanded
     found: list[Fence] = []
     i = 0
     while i < len(lines):
@@ -207,43 +268,62 @@ def scan_fences(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -> l
             if mm:
                 marker = Marker(mm["kind"], mm["reason"].strip(), origin[before])
             expected = bool(EXPECTED_OUTPUT_RE.match(lines[before]))
+        filled = [k for k in range(i + 1, end) if lines[k].strip()]
         found.append(
             Fence(
                 name,
                 origin[i],
                 fence,
                 m["info"].strip(),
-                "\n".join(body) + "\n",
+                "".join(f"{text}\n" for text in body),  # one "\n" per line; "" when empty
                 marker,
                 expected,
                 (i, end),
+                includes=tuple(dict.fromkeys(includes[k] for k in filled if includes[k])),
+                page_text=any(not includes[k] for k in filled),
+                tolerance=_tolerance_marker(lines, origin, before) if expected else None,
             )
         )
         i = end + 1  # a fence nested in a longer fence is part of the outer block's text
     return found
 
 
-def extract_blocks(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -> list[Block]:
-    """The blocks pytest-codeblocks executes in expanded ``lines``, minus not-run ones."""
+def _output(fence: Fence) -> Output:
+    """An expected-output fence as the doc tests compare it (a bad tolerance is a PageError)."""
+    tolerance = line = None
+    if fence.tolerance:
+        line, spec = fence.tolerance
+        try:
+            tolerance = Tolerance.parse(spec)
+        except ToleranceError as error:
+            raise PageError(f"docs/{fence.page}:{line}: {error}") from None
+    return Output(fence.code, fence.line, tolerance, line)
+
+
+def extract_blocks(expanded: Expanded) -> list[Block]:
+    """The blocks pytest-codeblocks executes in an expanded page, minus not-run ones."""
     from pytest_codeblocks import extract_from_buffer
 
-    markers = {f.line: f.marker for f in scan_fences(lines, origin, name) if f.marker}
+    fences = scan_fences(expanded)
+    after = {a.line: b for a, b in zip(fences, fences[1:], strict=False)}
+    by_line = {f.line: f for f in fences}
     blocks = []
-    for block in extract_from_buffer(io.StringIO("\n".join(lines) + "\n")):
-        if block.syntax not in RUNNABLE:
+    for found in extract_from_buffer(io.StringIO("\n".join(expanded.lines) + "\n")):
+        if found.syntax not in RUNNABLE:
             continue
-        line = origin[block.lineno - 1]
-        marker = markers.get(line)
-        if marker and marker.kind == NOT_RUN:
+        fence = by_line[expanded.origin[found.lineno - 1]]
+        if fence.marker and fence.marker.kind == NOT_RUN:
             continue
+        output = after.get(fence.line)
         blocks.append(
             Block(
-                name,
-                line,
-                block.syntax,
-                block.code,
-                block.expected_output,
-                marker.reason if marker else None,
+                expanded.name,
+                fence.line,
+                found.syntax,
+                found.code,
+                _output(output) if output and output.is_expected_output else None,
+                fence.marker.reason if fence.marker else None,
+                fence.snippet_file,
             )
         )
     return blocks
@@ -251,7 +331,7 @@ def extract_blocks(lines: tuple[str, ...], origin: tuple[int, ...], name: str) -
 
 def runnable_blocks(page: Path) -> list[Block]:
     """``extract_blocks`` of a page file: what the doc tests run, after snippet expansion."""
-    return extract_blocks(*expand(page), page_name(page))
+    return extract_blocks(expand(page))
 
 
 @contextlib.contextmanager
@@ -265,22 +345,77 @@ def working_dir(folder: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def run_python(block: Block, namespace: dict, folder: Path) -> str:
-    """Execute a Python block in a page's namespace, in ``folder``; return what it printed.
+class BlockError(Exception):
+    """A bash block exited with an error: the message names the block and gives its output."""
 
-    The one way a page's blocks are run: by the doc tests and by ``tools/refresh_outputs.py``,
-    so the output a page shows is produced exactly as the tests check it.
+
+def _torch_threads() -> int | None:
+    """torch's intra-op threads, or None while torch is not imported (nothing to change)."""
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else None
+
+
+class PageRun:
+    """A page's blocks, run in page order the way the doc tests and the refresh tool run them.
+
+    A block made only of sections of one snippet file runs in a namespace of that file's own,
+    which holds nothing but what the file's earlier sections defined: since a snippet file is
+    its sections and nothing else, in page order (the guard tests check it), the page's run of
+    those blocks is the file's run alone, ``python snippets/...``. Its names are then copied into
+    the page's namespace, where every other block (code written in the page, ftkit's source
+    shown on it) runs and sees everything above it, as a notebook cell does.
+
+    Python blocks run in this process, in ``folder``; bash blocks in a shell there, with this
+    Python's ``bin/`` first on the PATH.
     """
-    # dont_inherit: not this module's `from __future__ import annotations`; a notebook cell or a
-    # pasted block runs without it, so annotations are evaluated where a function is defined.
-    code = compile(block.code, f"{block.where} (block)", "exec", dont_inherit=True)
-    out = io.StringIO()
-    with working_dir(folder), contextlib.redirect_stdout(out):
-        exec(code, namespace)
-    return out.getvalue()
 
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.namespace: dict = {"__name__": "__main__"}
+        self.files: dict[str, dict] = {}
 
-def normalise_output(text: str) -> str:
-    """Printed text as the doc tests compare it with a page's output (and the notebook tests
-    with a cell's): no blank lines at either end, no trailing spaces."""
-    return "\n".join(line.rstrip() for line in text.strip("\n").split("\n"))
+    def run(self, block: Block) -> str:
+        """Execute ``block``; return what it printed. Its exceptions propagate."""
+        if block.lang != "python":
+            return self._bash(block)
+        namespace = self.namespace
+        if block.snippet_file:
+            namespace = self.files.setdefault(block.snippet_file, {"__name__": "__main__"})
+        # dont_inherit: not this module's `from __future__ import annotations`; a notebook cell
+        # or a pasted block runs without it, so annotations are evaluated where they stand.
+        code = compile(block.code, f"{block.where} (block)", "exec", dont_inherit=True)
+        out = io.StringIO()
+        threads = _torch_threads()
+        with working_dir(self.folder), contextlib.redirect_stdout(out):
+            exec(code, namespace)
+        if threads is not None and _torch_threads() != threads:
+            # One page must not change the threads of the pages after it in the same process:
+            # their numbers, and their speed, would depend on the order the pages ran in.
+            import torch
+
+            changed = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            raise BlockError(
+                f"{block.where}: the block set torch's threads from {threads} to {changed}; "
+                "leave them to the harness (one per process: how-this-guide-works.md)"
+            )
+        if block.snippet_file:
+            self.namespace.update((k, v) for k, v in namespace.items() if not k.startswith("__"))
+        return out.getvalue()
+
+    def _bash(self, block: Block) -> str:
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block.code],
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=BLOCK_TIMEOUT_S,
+        )
+        if proc.returncode:
+            raise BlockError(
+                f"{block.where}: bash block exited {proc.returncode}\n"
+                f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+            )
+        return proc.stdout

@@ -1,0 +1,193 @@
+"""Chats: the messages format, its one set of checks, and chats turned into training batches.
+
+A chat is a list of ``{"role": ..., "content": ...}`` messages, the format of transformers' chat
+templates and TRL's conversational data sets. Content is a string or, for vision-language chats,
+a list of parts, ``{"type": "text", "text": ...}`` and ``{"type": "image"}``.
+
+- ``check_messages(messages)``: every problem of one chat, as (field, problem) pairs
+  (``require_messages`` raises the first). The data
+  set validator, the batchers (``chat_batch`` here, ``ftkit.vlm.VisionChatCollator``) and the
+  evaluators (``ftkit.evaluate``) all check chats with it, so a chat is good or bad the same way
+  everywhere.
+- ``faq()``: 12 question/answer chats about the sentences the tiny base model read in
+  pretraining. Full fine-tuning and LoRA learn it in about a hundred steps on a CPU, which is
+  what the PEFT and LoRA chapters need: a task where "it learned" is measured in seconds.
+- ``chat_batch(tokenizer, chats)``: tokenizes chats with the chat template and puts the loss on
+  the assistant's tokens only (every other label is -100, which cross-entropy ignores).
+- ``show_loss_tokens``: an example's tokens with the ones that carry loss in [brackets].
+
+References:
+    Assistant-only loss: transformers chat templating docs (``return_assistant_tokens_mask`` and
+        ``{% generation %}`` markers); TRL ``SFTConfig(assistant_only_loss=True)``.
+    Loss on completions only: Ouyang et al. 2022 (InstructGPT), arXiv:2203.02155.
+"""
+
+from __future__ import annotations
+
+import torch
+
+ROLES = ("system", "user", "assistant")
+FIRST_ROLES = ("system", "user")  # a chat opens with an optional system message, then the user
+_NEXT_ROLES = {"system": ("user",), "user": ("assistant",), "assistant": ("user",)}
+IGNORE_INDEX = -100  # torch.nn.functional.cross_entropy's default ignore_index
+
+_FAQ = (
+    ("What does fine-tuning adapt?", "A pretrained model, to a new task."),
+    ("What does pretraining teach?", "To predict the next token."),
+    ("What does transfer learning reuse?", "What a model learned on one task."),
+    ("What does the learning rate set?", "The size of each step."),
+    ("What does a loss function measure?", "How far the predictions are from the targets."),
+    ("What does LoRA train?", "Two small low-rank matrices."),
+    ("What does quantization store?", "Each weight in fewer bits."),
+    ("What does retrieval-augmented generation look up?", "Documents, to put in the prompt."),
+    ("What does an agent call?", "Tools, in a loop."),
+    ("What are tokens?", "Pieces of words."),
+    ("What does a chat template turn?", "A list of messages into one string."),
+    ("Where does the gradient point?", "Uphill."),
+)
+
+
+def short(value) -> str:
+    """``repr(value)``, cut to 40 characters: enough to recognise a bad value in a message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_messages(
+    messages,
+    where: str = "messages",
+    first: tuple[str, ...] = FIRST_ROLES,
+    last: str | None = "assistant",
+    parts: bool = False,
+) -> list[tuple[str, str]]:
+    """Every problem of one chat, as ``(field, problem)`` pairs; ``[]`` for a good chat.
+
+    Args:
+        messages: the chat.
+        where: the chat's own field name, which each problem's field starts with
+            (``"messages"`` gives ``"messages[2].role"``).
+        first: the roles the chat may open with; after that user and assistant take turns.
+        last: the role the chat must end with (a training chat: the assistant, or nothing is
+            learned; a prompt: the user), or None for any.
+        parts: content may also be a list of text and image parts (vision-language chats).
+    """
+    if not isinstance(messages, list) or not messages:
+        return [(where, f"expected a non-empty list of messages, got {short(messages)}")]
+    problems, previous = [], None
+    for i, message in enumerate(messages):
+        at = f"{where}[{i}]"
+        if not isinstance(message, dict):
+            problems.append((at, f"expected an object with role and content, got {short(message)}"))
+            continue
+        role = message.get("role")
+        if "role" not in message:
+            problems.append((f"{at}.role", "missing"))
+        elif role not in ROLES:
+            problems.append((f"{at}.role", f"unknown role {short(role)}; use one of {ROLES}"))
+        problems += _check_content(message, f"{at}.content", parts)
+        if role in ROLES:
+            expected = first if previous is None else _NEXT_ROLES[previous]
+            if role not in expected:
+                problems.append(
+                    (f"{at}.role", f"{role!r} out of turn: expected {' or '.join(expected)}")
+                )
+            previous = role
+    if last and previous in ROLES and previous != last:
+        problems.append((where, f"the last message is {previous!r}; it must be {last!r}"))
+    return problems
+
+
+def require_messages(messages, where: str, prefix: str = "", **rules) -> None:
+    """Raise a ValueError naming the first problem ``check_messages(messages, where, **rules)``
+    finds, after ``prefix`` (the function that refuses the chat), if it finds one."""
+    problems = check_messages(messages, where, **rules)
+    if problems:
+        field, problem = problems[0]
+        raise ValueError(f"{prefix}{field}: {problem}")
+
+
+def _check_content(message: dict, where: str, parts: bool) -> list[tuple[str, str]]:
+    if "content" not in message:
+        return [(where, "missing")]
+    content = message["content"]
+    if isinstance(content, str):
+        return [] if content.strip() else [(where, "empty")]
+    if not parts or not isinstance(content, list):
+        wanted = "a string or a list of parts" if parts else "a string"
+        return [(where, f"expected {wanted}, got {type(content).__name__}")]
+    if not content:
+        return [(where, "an empty list of parts")]
+    problems = []
+    for k, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "image" or (kind == "text" and isinstance(part.get("text"), str)):
+            continue
+        problems.append(
+            (
+                f"{where}[{k}]",
+                f"expected {{'type': 'image'}} or {{'type': 'text', 'text': str}}, "
+                f"got {short(part)}",
+            )
+        )
+    return problems
+
+
+def faq() -> list[list[dict[str, str]]]:
+    """12 chats, a user question and the assistant's short answer, written for the guide.
+
+    Returns:
+        A list of conversations in the ``messages`` format, the same on every call.
+    """
+    return [[{"role": "user", "content": q}, {"role": "assistant", "content": a}] for q, a in _FAQ]
+
+
+def chat_batch(tokenizer, chats: list[list[dict[str, str]]]) -> dict[str, torch.Tensor]:
+    """Tokenize chats into one padded batch with labels on the assistant's tokens only.
+
+    Args:
+        tokenizer: a tokenizer whose chat template has ``{% generation %}`` markers.
+        chats: conversations, each a list of ``{"role": ..., "content": ...}`` messages.
+
+    Returns:
+        ``input_ids``, ``attention_mask`` and ``labels`` (shape ``(len(chats), T)``), ready
+        for ``model(**batch)``; labels are -100 outside the assistant's replies.
+
+    Raises:
+        ValueError: a chat breaks ``check_messages``, or has no assistant reply to learn from
+            (its loss would be 0/0), naming the chat by its index in ``chats``.
+    """
+    if not chats:
+        raise ValueError("chat_batch: no chats given")
+    for i, chat in enumerate(chats):
+        require_messages(chat, f"chats[{i}]", "chat_batch: ", last=None)
+    encoded = tokenizer.apply_chat_template(
+        chats,
+        return_dict=True,
+        return_assistant_tokens_mask=True,
+        padding=True,
+        return_tensors="pt",
+    )
+    mask = encoded["assistant_masks"]
+    silent = (mask.sum(dim=1) == 0).nonzero().flatten().tolist()
+    if silent:
+        raise ValueError(
+            f"chat_batch: chats[{silent[0]}]: no assistant reply, so nothing to learn from"
+        )
+    labels = encoded["input_ids"].masked_fill(mask == 0, IGNORE_INDEX)
+    return {
+        "input_ids": encoded["input_ids"],
+        "attention_mask": encoded["attention_mask"],
+        "labels": labels,
+    }
+
+
+def show_loss_tokens(tokenizer, input_ids, labels) -> str:
+    """The tokens of one example, with the ones that carry loss in [brackets].
+
+    ``labels`` is -100 where there is no loss, as in ``chat_batch`` and TRL's SFTTrainer.
+    """
+    pieces = []
+    for token, label in zip(input_ids, labels, strict=True):
+        text = tokenizer.decode([int(token)])
+        pieces.append(f"[{text}]" if int(label) != IGNORE_INDEX else text)
+    return "".join(pieces)

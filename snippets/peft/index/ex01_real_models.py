@@ -1,0 +1,69 @@
+"""The VRAM wall, computed: real Llama configurations on the meta device, nothing downloaded.
+
+Run alone: python snippets/peft/index/ex01_real_models.py
+"""
+
+# --8<-- [start:build]
+import torch
+from transformers import AutoModelForCausalLM, LlamaConfig
+
+from ftkit.memory import LLAMA_CONFIGS  # published config.json values of Meta's models
+
+CONFIGS = {name: LLAMA_CONFIGS[name] for name in ("Llama-3.2-1B", "Llama-3.1-8B", "Llama-3.1-70B")}
+
+
+def meta_model(name: str):
+    """The real architecture with shapes only: the meta device allocates no memory."""
+    config = LlamaConfig(**CONFIGS[name])
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(config)
+
+
+models = {name: meta_model(name) for name in CONFIGS}
+for name, model in models.items():
+    print(f"{name:<14} {model.num_parameters():>15,} parameters")
+# --8<-- [end:build]
+
+# --8<-- [start:memory]
+GB = 1e9
+SEQ, BATCH = 2048, 1  # one sequence of 2,048 tokens
+
+
+def training_memory_gb(n_params: int, n_trainable: int, cfg) -> dict[str, float]:
+    """Bytes of mixed-precision AdamW training, split the way the formula above splits them."""
+    return {
+        "weights": 2 * n_params / GB,  # bf16 copy of every weight
+        "grads": 2 * n_trainable / GB,  # bf16 gradient, trainable weights only
+        "adam": 12 * n_trainable / GB,  # fp32 master copy + momentum + variance
+        # Korthikanti et al. 2022: about 34 * s * b * h bytes per layer (16-bit, no recompute,
+        # attention scores not stored, as with FlashAttention)
+        "activations": 34 * SEQ * BATCH * cfg.hidden_size * cfg.num_hidden_layers / GB,
+    }
+
+
+print(f"{'model':<14} {'weights':>7} {'grads':>7} {'Adam':>7} {'activ.':>7} {'total':>7}")
+for name, model in models.items():
+    n = model.num_parameters()
+    parts = training_memory_gb(n, n, model.config)  # full fine-tuning: everything trains
+    cells = " ".join(f"{v:>7.1f}" for v in parts.values())
+    print(f"{name:<14} {cells} {sum(parts.values()):>7.1f}  GB")
+# --8<-- [end:memory]
+
+# --8<-- [start:lora]
+from peft import LoraConfig, get_peft_model
+
+print(f"{'model':<14} {'LoRA r=16':>12} {'share':>7} {'fewer':>7} {'GB (full -> LoRA)':>19}")
+for name, model in models.items():
+    config = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear")
+    # low_cpu_mem_usage: the adapter weights stay on the meta device too
+    peft_model = get_peft_model(model, config, low_cpu_mem_usage=True)
+    trainable, total = peft_model.get_nb_trainable_parameters()
+    n = total - trainable  # the base model's own parameters
+    full = sum(training_memory_gb(n, n, model.config).values())
+    lora = sum(training_memory_gb(n, trainable, model.config).values())
+    share = 100 * trainable / n
+    print(
+        f"{name:<14} {trainable:>12,} {share:>6.2f}% {100 - share:>6.2f}% "
+        f"{full:>8.1f} -> {lora:>6.1f}"
+    )
+# --8<-- [end:lora]

@@ -1,0 +1,89 @@
+"""Settings every test process shares (each pytest-xdist worker loads this file), and the
+``--page-times`` report.
+
+The numerical contract (``tools/outputs.py``) pins one torch thread per process, so a page prints
+the same digits whatever the machine's core count; ``make test`` runs one process per core. The
+libraries that start threads of their own (OpenMP in bitsandbytes' CPU kernels, the Rust
+tokenizers) get one thread too, unless the environment already says otherwise (the stand-in
+hosts of ``tools/hosts.py`` set ``OMP_NUM_THREADS`` themselves): two workers on two cores must
+not each start a thread per core.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import defaultdict
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from tools.outputs import pin_threads  # noqa: E402
+from tools.pages import BLOCK_BUDGET_S  # noqa: E402
+
+PAGE_RE = re.compile(r"test_docs\.py::test_block\[(?P<page>[^:\]]+\.md)")
+# The longest groups first, so that the two processes of `make test` finish together (a page's
+# blocks, and the browser tests, each run in one process). Seconds on one thread, from
+# `make test --page-times` on 2026-11-30. A page not listed only starts later.
+LONGEST_FIRST = (
+    "sft/reasoning.md",  # 184
+    "rlhf/dpo-grpo.md",  # 140
+    "embeddings/index.md",  # 94
+    "vlm/index.md",  # 71
+    "sft/unsloth.md",  # 71
+    "rlhf/index.md",  # 36
+    "quantization/qlora.md",  # 33
+    "peft/lora-hyperparameters.md",  # 30
+    "peft/index.md",  # 25
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--page-times",
+        action="store_true",
+        help="at the end, print the time spent on each page's blocks and each other test file",
+    )
+
+
+def _rank(item) -> tuple[int, int]:
+    page = PAGE_RE.search(item.nodeid)
+    if page and page["page"] in LONGEST_FIRST:
+        return (0, LONGEST_FIRST.index(page["page"]))
+    return (1, 0) if "test_site.py" in item.nodeid else (2, 0)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest groups first (``make test`` keeps this order: --no-loadscope-reorder); the sort
+    is stable, so the blocks of a page stay in page order."""
+    items.sort(key=_rank)
+
+
+def pytest_configure(config):
+    pin_threads()
+    config._page_times_start = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Seconds per page (doc tests) or per test file (the rest), slowest first, and the total."""
+    if not config.getoption("--page-times"):
+        return
+    totals: dict[str, float] = defaultdict(float)
+    over: list[tuple[float, str]] = []  # blocks over the per-block budget
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if not hasattr(report, "duration") or not hasattr(report, "nodeid"):
+                continue
+            m = PAGE_RE.search(report.nodeid)
+            totals[f"docs/{m['page']}" if m else report.nodeid.split("::")[0]] += report.duration
+            if m and report.when == "call" and report.duration > BLOCK_BUDGET_S:
+                over.append((report.duration, report.nodeid.split("[")[-1].rstrip("]")))
+    write = terminalreporter.write_line
+    terminalreporter.section("time per page and test file (seconds, all processes)")
+    for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1])[:20]:
+        write(f"{seconds:8.1f}  {name}")
+    write(f"{sum(totals.values()):8.1f}  in all tests, over all processes")
+    write(f"{time.time() - config._page_times_start:8.1f}  wall clock of this pytest run")
+    for seconds, block in sorted(over, reverse=True):
+        write(f"{seconds:8.1f}  {block}: over the budget of {BLOCK_BUDGET_S} s a block")

@@ -1,0 +1,146 @@
+"""The first code cell of a chapter's notebook: install ftkit and the tested library versions.
+
+The packages are ftkit from the repository, ftkit's own dependencies and the distribution of
+every module the chapter's code imports (following imports into ftkit's modules), at
+requirements.txt's versions. Colab's own torch and pillow stay. A chapter that imports Unsloth
+installs Unsloth alone on a GPU runtime (it brings its own transformers and TRL) and the guide's
+versions on a CPU one.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.metadata
+import re
+
+from tools.chapters import site_urls
+from tools.pages import ROOT, PageError
+
+# Colab's own builds stay: its torch is built for its GPU, and its pillow is imported when the
+# runtime starts (replacing it would ask for a restart); ftkit only needs pillow>=10.
+COLAB_KEEPS = {"torch", "pillow"}
+# The libraries Unsloth installs at its own versions; pinning ours would break it.
+UNSLOTH_OWNS = {
+    "transformers",
+    "tokenizers",
+    "trl",
+    "datasets",
+    "peft",
+    "accelerate",
+    "bitsandbytes",
+    "safetensors",
+}
+# Libraries that transformers imports only when a class of theirs is used: the name shows the need.
+LAZY_LIBRARIES = {"BitsAndBytesConfig": "bitsandbytes"}
+
+
+@functools.cache
+def pins() -> dict[str, str]:
+    """``name -> version`` of every ``name==version`` line of requirements.txt."""
+    found = {}
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^([A-Za-z0-9_.-]+)==([^\s#;]+)", line)
+        if m:
+            found[_normal(m[1])] = m[2]
+    return found
+
+
+def _normal(dist: str) -> str:
+    return re.sub(r"[-_.]+", "-", dist).lower()
+
+
+@functools.cache
+def _ftkit_dependencies() -> tuple[str, ...]:
+    """The distributions ftkit declares in pyproject.toml (read as text: no tomllib on 3.10)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    block = re.search(r"^dependencies = \[(.*?)^\]", text, re.S | re.M)
+    if not block:
+        raise PageError("pyproject.toml: no [project] dependencies list")
+    names = re.findall(r'^\s*"([A-Za-z0-9_.-]+)', block[1], re.M)
+    return tuple(_normal(n) for n in names)
+
+
+def _imports(code: str) -> set[str]:
+    """Dotted names of every module imported anywhere in ``code`` (function bodies included)."""
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def imported_modules(codes: list[str]) -> set[str]:
+    """Top-level modules the code needs, following imports into ftkit's own modules."""
+    todo = set().union(*(_imports(c) for c in codes)) if codes else set()
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        source = ROOT / (name.replace(".", "/") + ".py")
+        if name.split(".")[0] == "ftkit" and source.is_file():
+            todo |= _imports(source.read_text(encoding="utf-8"))
+    return {name.split(".")[0] for name in seen}
+
+
+def install_packages(codes: list[str]) -> tuple[list[str], list[str]]:
+    """(pip requirements, the ones Unsloth replaces) for a chapter's code.
+
+    The requirements are ftkit from the repository, then ftkit's own dependencies and the
+    distributions of every module the code (and the ftkit modules it uses) imports, at
+    requirements.txt's versions; accelerate too, which transformers' Trainer and TRL need.
+    ``COLAB_KEEPS`` are left to Colab. For a chapter that imports Unsloth, the libraries Unsloth
+    installs at its own versions come second, apart, to install only where Unsloth is not.
+    """
+    modules = imported_modules(codes)
+    by_module = importlib.metadata.packages_distributions()
+    dists = set(_ftkit_dependencies()) | {"accelerate"}
+    for module in modules:
+        dists |= {_normal(d) for d in by_module.get(module, [])}
+    dists |= {dist for name, dist in LAZY_LIBRARIES.items() if any(name in c for c in codes)}
+    dists = {d for d in dists if d in pins() and d not in COLAB_KEEPS}
+    owned = dists & UNSLOTH_OWNS if "unsloth" in modules else set()
+    packages = [f"ftkit @ git+{site_urls()[0]}.git"]
+    packages += [f"{d}=={pins()[d]}" for d in sorted(dists - owned)]
+    return packages, [f"{d}=={pins()[d]}" for d in sorted(owned)]
+
+
+def install_cell(codes: list[str]) -> str:
+    packages, unsloth_replaces = install_packages(codes)
+    lines = [
+        "# Installs ftkit from the guide's repository and the library versions the guide",
+        "# is tested with, where ftkit is missing (a fresh Colab runtime). Colab's torch",
+        "# and pillow stay.",
+        "import importlib.util",
+        "import subprocess",
+        "import sys",
+        "",
+        'PIP = [sys.executable, "-m", "pip", "install", "-q"]',
+        "PACKAGES = [",
+        *(f'    "{p}",' for p in packages),
+        "]",
+    ]
+    if unsloth_replaces:
+        lines += [
+            "GUIDE_VERSIONS = [  # Unsloth installs its own versions of these",
+            *(f'    "{p}",' for p in unsloth_replaces),
+            "]",
+            "",
+            "import torch",
+            "",
+            "if torch.cuda.is_available():  # a GPU runtime: Unsloth first, on its own",
+            '    if importlib.util.find_spec("unsloth") is None:',
+            '        subprocess.run([*PIP, "unsloth"], check=True)',
+            "else:  # a CPU runtime: no Unsloth (it needs a GPU), the guide's versions",
+            "    PACKAGES += GUIDE_VERSIONS",
+        ]
+    lines += [
+        'if importlib.util.find_spec("ftkit") is None:',
+        "    subprocess.run([*PIP, *PACKAGES], check=True)",
+    ]
+    return "\n".join(lines)
