@@ -388,13 +388,11 @@ class PageRun:
         threads = _torch_threads()
         with working_dir(self.folder), contextlib.redirect_stdout(out):
             exec(code, namespace)
-        if threads is not None and _torch_threads() != threads:
+        changed = _torch_threads()
+        if threads is not None and changed != threads:
             # One page must not change the threads of the pages after it in the same process:
             # their numbers, and their speed, would depend on the order the pages ran in.
-            import torch
-
-            changed = torch.get_num_threads()
-            torch.set_num_threads(threads)
+            sys.modules["torch"].set_num_threads(threads)
             raise BlockError(
                 f"{block.where}: the block set torch's threads from {threads} to {changed}; "
                 "leave them to the harness (one per process: how-this-guide-works.md)"
