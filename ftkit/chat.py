@@ -24,11 +24,16 @@ References:
 
 from __future__ import annotations
 
+import reprlib
+
 import torch
 
 ROLES = ("system", "user", "assistant")
+TOOL_ROLE = "tool"  # a tool's result, after an assistant turn that calls tools (``tool_calls``)
 FIRST_ROLES = ("system", "user")  # a chat opens with an optional system message, then the user
 _NEXT_ROLES = {"system": ("user",), "user": ("assistant",), "assistant": ("user",)}
+_AFTER_TOOL_CALLS = ("tool",)  # an assistant that calls tools is answered by the tools
+_AFTER_TOOL = ("tool", "assistant")  # more results, or the assistant reads them
 IGNORE_INDEX = -100  # torch.nn.functional.cross_entropy's default ignore_index
 
 _FAQ = (
@@ -47,9 +52,14 @@ _FAQ = (
 )
 
 
+_REPR = reprlib.Repr()  # Python 3.11's Repr takes its limits as attributes, not arguments
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 3, 40, 40, 4, 4
+
+
 def short(value) -> str:
-    """``repr(value)``, cut to 40 characters: enough to recognise a bad value in a message."""
-    text = repr(value)
+    """``repr(value)``, cut to 40 characters: enough to recognise a bad value in a message.
+    Nested values are cut by depth too, so a value nested 100,000 deep is still one short line."""
+    text = _REPR.repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -59,6 +69,7 @@ def check_messages(
     first: tuple[str, ...] = FIRST_ROLES,
     last: str | None = "assistant",
     parts: bool = False,
+    tools: bool = False,
 ) -> list[tuple[str, str]]:
     """Every problem of one chat, as ``(field, problem)`` pairs; ``[]`` for a good chat.
 
@@ -70,30 +81,73 @@ def check_messages(
         last: the role the chat must end with (a training chat: the assistant, or nothing is
             learned; a prompt: the user), or None for any.
         parts: content may also be a list of text and image parts (vision-language chats).
+        tools: tool calling, as transformers' chat templates and TRL take it: an assistant
+            turn may carry ``tool_calls`` (a list of ``{"type": "function", "function":
+            {"name": str, "arguments": dict}}``, and then needs no content), and is answered by
+            one ``tool`` turn per call before the assistant speaks again.
     """
     if not isinstance(messages, list) or not messages:
         return [(where, f"expected a non-empty list of messages, got {short(messages)}")]
-    problems, previous = [], None
+    roles = (*ROLES, TOOL_ROLE) if tools else ROLES
+    problems, previous, expected = [], None, first
     for i, message in enumerate(messages):
         at = f"{where}[{i}]"
         if not isinstance(message, dict):
             problems.append((at, f"expected an object with role and content, got {short(message)}"))
             continue
         role = message.get("role")
+        calls = tools and role == "assistant" and "tool_calls" in message
         if "role" not in message:
             problems.append((f"{at}.role", "missing"))
-        elif role not in ROLES:
-            problems.append((f"{at}.role", f"unknown role {short(role)}; use one of {ROLES}"))
-        problems += _check_content(message, f"{at}.content", parts)
-        if role in ROLES:
-            expected = first if previous is None else _NEXT_ROLES[previous]
+        elif role not in roles:
+            problems.append((f"{at}.role", f"unknown role {short(role)}; use one of {roles}"))
+        if calls:
+            problems += _check_tool_calls(message["tool_calls"], f"{at}.tool_calls")
+        if not calls or message.get("content") not in (None, ""):
+            problems += _check_content(message, f"{at}.content", parts)
+        if role == TOOL_ROLE and tools:
+            problems += [
+                (f"{at}.{key}", f"expected a string, got {short(message[key])}")
+                for key in ("name", "tool_call_id")
+                if key in message and not isinstance(message[key], str)
+            ]
+        if role in roles:
             if role not in expected:
                 problems.append(
                     (f"{at}.role", f"{role!r} out of turn: expected {' or '.join(expected)}")
                 )
             previous = role
-    if last and previous in ROLES and previous != last:
+            if calls:
+                expected = _AFTER_TOOL_CALLS
+            elif role == TOOL_ROLE:
+                expected = _AFTER_TOOL
+            else:
+                expected = _NEXT_ROLES[role]
+    if last and previous in roles and previous != last:
         problems.append((where, f"the last message is {previous!r}; it must be {last!r}"))
+    return problems
+
+
+def _check_tool_calls(calls, where: str) -> list[tuple[str, str]]:
+    """Problems of an assistant turn's ``tool_calls``: each names a function and gives its
+    arguments as an object, the format of transformers' tool-use docs."""
+    if not isinstance(calls, list) or not calls:
+        return [(where, f"expected a non-empty list of tool calls, got {short(calls)}")]
+    problems = []
+    for k, call in enumerate(calls):
+        at = f"{where}[{k}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict):
+            problems.append(
+                (at, f"expected {{'type': 'function', 'function': {{...}}}}, got {short(call)}")
+            )
+            continue
+        name = function.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append((f"{at}.function.name", f"expected a function name, got {short(name)}"))
+        if not isinstance(function.get("arguments"), dict):
+            args = short(function.get("arguments"))
+            problems.append((f"{at}.function.arguments", f"expected an object, got {args}"))
     return problems
 
 

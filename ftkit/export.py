@@ -97,11 +97,18 @@ def to_gguf(model_dir, path, qtype: str = "F16") -> Path:
     model_dir, path = Path(model_dir), Path(path)
     if not (model_dir / "config.json").is_file():
         raise ExportError(f"to_gguf: {model_dir} has no config.json; save the merged model first")
-    config = AutoConfig.from_pretrained(model_dir)
-    if config.model_type != "llama":
-        raise ExportError(f"to_gguf: only Llama models are supported, got {config.model_type!r}")
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    try:  # a folder a reader points at: any failure to load it is named, with its cause
+        config = AutoConfig.from_pretrained(model_dir)
+        if config.model_type != "llama":
+            raise ExportError(
+                f"to_gguf: only Llama models are supported, got {config.model_type!r}"
+            )
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    except ExportError:
+        raise
+    except Exception as err:  # transformers raises OSError, ValueError, safetensors' own errors
+        raise ExportError(f"to_gguf: cannot load the model in {model_dir}: {err}") from None
 
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name(model_dir.name)

@@ -49,6 +49,10 @@ class LoRAError(ValueError):
     """A LoRA operation got bad input: the message names the module or the value."""
 
 
+class AdapterNotFoundError(LoRAError, FileNotFoundError):
+    """No adapter file where one was expected: a ``LoRAError``, and a ``FileNotFoundError``."""
+
+
 # --8<-- [start:layer] docs/peft/lora.md
 class LoRALinear(nn.Module):
     """A frozen ``nn.Linear`` plus a trainable low-rank update: h = W0 x + (alpha/r) B A x."""
@@ -330,17 +334,52 @@ _UNSUPPORTED = {
 }
 
 
+_CONFIG_TYPES = {  # the fields load_adapter reads, and the JSON types each must have
+    "r": (int,),
+    "lora_alpha": (int, float),
+    "lora_dropout": (int, float),
+    "target_modules": (list, str),
+    "use_rslora": (bool,),
+    "use_dora": (bool,),
+}
+
+
+def _read_adapter_config(file: Path) -> dict:
+    """``adapter_config.json`` as a dict whose fields have the types peft writes, or a
+    ``LoRAError`` naming the file and the field."""
+    try:
+        config = json.loads(file.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise LoRAError(f"{file}: not a JSON adapter config ({err})") from None
+    if not isinstance(config, dict):
+        raise LoRAError(f"{file}: expected a JSON object, got {type(config).__name__}")
+    for name in ("r", "lora_alpha", "target_modules"):
+        if name not in config:
+            raise LoRAError(f"{file}: {name} missing")
+    for name, types in _CONFIG_TYPES.items():
+        value = config.get(name)
+        if name not in config or (
+            value is None and name not in ("r", "lora_alpha", "target_modules")
+        ):
+            continue
+        if isinstance(value, bool) != (types == (bool,)) or not isinstance(value, types):
+            wanted = " or ".join(t.__name__ for t in types)
+            raise LoRAError(f"{file}: {name}={value!r}, expected {wanted}")
+    return config
+
+
 def load_adapter(model: nn.Module, path: str | Path) -> nn.Module:
     """Inject LoRA into ``model`` and fill it from a peft adapter folder (ours or peft's).
 
     Every tensor in the file must land in a layer and every layer must get its tensors; any
-    missing file, unsupported option, unknown key or wrong shape raises, naming it.
+    missing or unreadable file, unsupported option, unknown key or wrong shape raises
+    ``LoRAError`` naming the file (``AdapterNotFoundError`` for a missing one).
     """
     path = Path(path)
     for file in (ADAPTER_CONFIG, ADAPTER_WEIGHTS):
         if not (path / file).is_file():
-            raise FileNotFoundError(f"{path / file} not found: not a peft LoRA adapter folder")
-    config = json.loads((path / ADAPTER_CONFIG).read_text())
+            raise AdapterNotFoundError(f"{path / file} not found: not a peft LoRA adapter folder")
+    config = _read_adapter_config(path / ADAPTER_CONFIG)
     if config.get("peft_type") != "LORA":
         raise LoRAError(f"{path / ADAPTER_CONFIG}: peft_type {config.get('peft_type')!r}, not LORA")
     for option, default in _UNSUPPORTED.items():
@@ -355,7 +394,12 @@ def load_adapter(model: nn.Module, path: str | Path) -> nn.Module:
         use_rslora=config.get("use_rslora", False),
         use_dora=config.get("use_dora", False),
     )
-    tensors = load_file(path / ADAPTER_WEIGHTS)
+    try:
+        tensors = load_file(path / ADAPTER_WEIGHTS)
+    except Exception as err:  # safetensors raises its own SafetensorError, and OSError
+        raise LoRAError(
+            f"{path / ADAPTER_WEIGHTS}: not a readable safetensors file ({err})"
+        ) from None
     expected = _peft_tensors(model)
     unknown = sorted(set(tensors) - set(expected))
     missing = sorted(set(expected) - set(tensors))

@@ -18,6 +18,7 @@ import random
 import re
 from pathlib import Path
 
+from ftkit.chat import short
 from ftkit.validation import DataError, RowError, read_rows
 
 THINK_RE = re.compile(r"\s*<think>(?P<thought>.+?)</think>\s*(?P<answer>\S+)\s*", re.DOTALL)
@@ -180,6 +181,9 @@ def retrieval_pairs(split: str | None = None, path=RETRIEVAL_PAIRS) -> list[dict
         total += 1
         if isinstance(row, RowError):
             errors.append(row)
+            continue
+        if not isinstance(row, dict):
+            errors.append(RowError(line, "(row)", f"expected a JSON object, got {short(row)}"))
             continue
         missing = [f for f in _RETRIEVAL_FIELDS if not isinstance(row.get(f), str) or not row[f]]
         if missing or row["split"] not in ("train", "test"):

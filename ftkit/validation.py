@@ -5,7 +5,14 @@ SFTTrainer reads (``SFT_FORMATS``: ``messages``, ``prompt``/``completion``, ``te
 ``task="preference"``, the formats DPOTrainer and RewardTrainer read (``PREFERENCE_FORMATS``). It
 reports every bad row with its line and field and keeps every good row, so that a bad row fails
 here, named, and not deep inside a trainer. Chats are checked by ``ftkit.chat.check_messages``,
-the same checks the batchers use. ``JSON_SCHEMA`` and ``PREFERENCE_JSON_SCHEMA`` publish the row
+the same checks the batchers use, with what TRL's data sets may also hold: content as a list of
+parts, and tool calling (``tool_calls`` and ``tool`` turns, and a ``tools`` column).
+
+A file is read line by line as bytes, so one line that is not UTF-8 (a Latin-1 ``é`` from an old
+editor) is a row error and every other row is still read; a UTF-8 byte-order mark, which Windows
+tools write, is accepted. A problem with the file as a whole (missing, not JSONL or Parquet,
+unreadable Parquet, no rows at all) raises ``DataError`` naming the file; ``DataFileNotFoundError``
+is also a ``FileNotFoundError``. ``JSON_SCHEMA`` and ``PREFERENCE_JSON_SCHEMA`` publish the row
 formats for other tools.
 
 References:
@@ -20,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftkit.chat import ROLES, check_messages
+from ftkit.chat import ROLES, TOOL_ROLE, check_messages, short
 
 SFT_FORMATS = {  # the columns of each data set format SFTTrainer accepts
     "messages": ("messages",),
@@ -33,36 +40,81 @@ PREFERENCE_FORMATS = {  # the formats DPOTrainer and RewardTrainer accept, first
 }
 
 
-_MESSAGE = {
-    "type": "object",
-    "required": ["role", "content"],
-    "properties": {
-        "role": {"enum": list(ROLES)},
-        "content": {"type": "string", "minLength": 1},
+_DEFS = {  # the parts of a row, named once; the schemas below refer to them with "$ref"
+    "text": {"type": "string", "minLength": 1},
+    "part": {
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["type", "text"],
+                "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+            },
+            {"type": "object", "required": ["type"], "properties": {"type": {"const": "image"}}},
+        ]
     },
+    "tool_call": {
+        "type": "object",
+        "required": ["function"],
+        "properties": {
+            "function": {
+                "type": "object",
+                "required": ["name", "arguments"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "arguments": {"type": "object"},
+                },
+            }
+        },
+    },
+    "message": {
+        "type": "object",
+        "required": ["role"],
+        "properties": {
+            "role": {"enum": [*ROLES, TOOL_ROLE]},
+            "content": {  # a string, or a list of parts
+                "oneOf": [
+                    {"$ref": "#/$defs/text"},
+                    {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/part"}},
+                ]
+            },
+            "tool_calls": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/tool_call"}},
+            "name": {"type": "string"},
+            "tool_call_id": {"type": "string"},
+        },
+        "anyOf": [  # content is required, except on an assistant turn that calls tools
+            {"required": ["content"]},
+            {"required": ["tool_calls"], "properties": {"role": {"const": "assistant"}}},
+        ],
+    },
+    "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/message"}},
+    "text_or_messages": {"oneOf": [{"$ref": "#/$defs/text"}, {"$ref": "#/$defs/messages"}]},
 }
-_MESSAGES = {"type": "array", "minItems": 1, "items": _MESSAGE}
-_TEXT = {"type": "string", "minLength": 1}
+_TEXT_OR_MESSAGES = {"$ref": "#/$defs/text_or_messages"}
 
 # The row format as JSON Schema (draft 2020-12), for other tools and for readers. It cannot say
-# everything validate_file checks: turn order, the assistant last, the token limit.
+# everything validate_file checks: turn order, the assistant last, empty content (an
+# assistant's tool call may give content "" or null), the token limit.
 JSON_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "A row of a fine-tuning data set (one line of a JSONL file)",
     "oneOf": [
-        {"type": "object", "required": ["messages"], "properties": {"messages": _MESSAGES}},
+        {
+            "type": "object",
+            "required": ["messages"],
+            "properties": {
+                "messages": {"$ref": "#/$defs/messages"},
+                "tools": {"type": "array", "items": {"type": "object"}},
+            },
+        },
         {
             "type": "object",
             "required": ["prompt", "completion"],
-            "properties": {
-                "prompt": {"oneOf": [_TEXT, _MESSAGES]},
-                "completion": {"oneOf": [_TEXT, _MESSAGES]},
-            },
+            "properties": {"prompt": _TEXT_OR_MESSAGES, "completion": _TEXT_OR_MESSAGES},
         },
-        {"type": "object", "required": ["text"], "properties": {"text": _TEXT}},
+        {"type": "object", "required": ["text"], "properties": {"text": {"$ref": "#/$defs/text"}}},
     ],
+    "$defs": _DEFS,
 }
-_EITHER = {"oneOf": [_TEXT, _MESSAGES]}
 PREFERENCE_JSON_SCHEMA = {  # a row of a preference data set (DPO, reward models, ORPO)
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "A row of a preference data set (one line of a JSONL file)",
@@ -70,15 +122,20 @@ PREFERENCE_JSON_SCHEMA = {  # a row of a preference data set (DPO, reward models
         {
             "type": "object",
             "required": ["prompt", "chosen", "rejected"],
-            "properties": {"prompt": _EITHER, "chosen": _EITHER, "rejected": _EITHER},
+            "properties": {
+                "prompt": _TEXT_OR_MESSAGES,
+                "chosen": _TEXT_OR_MESSAGES,
+                "rejected": _TEXT_OR_MESSAGES,
+            },
         },
         {
             "type": "object",
             "required": ["chosen", "rejected"],
             "not": {"required": ["prompt"]},
-            "properties": {"chosen": _EITHER, "rejected": _EITHER},
+            "properties": {"chosen": _TEXT_OR_MESSAGES, "rejected": _TEXT_OR_MESSAGES},
         },
     ],
+    "$defs": _DEFS,
 }
 
 
@@ -86,22 +143,35 @@ PREFERENCE_JSON_SCHEMA = {  # a row of a preference data set (DPO, reward models
 class RowError:
     """One problem in one row: where (line of the file, field inside the row) and what."""
 
-    line: int  # 1-based: the line of a JSONL file, the row of a Parquet file
-    field: str  # e.g. "messages[2].role"; "(row)" for the row as a whole
+    line: int  # 1-based: the line of a JSONL file, the row of a Parquet file; 0: the file
+    field: str  # e.g. "messages[2].role"; "(row)" for the row as a whole, "(file)" for the file
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
+        where = f"line {self.line}" if self.line else "the file"
+        return f"{where}: {self.field}: {self.message}"
 
 
 class DataError(ValueError):
-    """A data set has bad rows; ``errors`` lists every one of them."""
+    """A data set has bad rows, or the file itself is bad; ``errors`` lists every problem."""
 
     def __init__(self, path, errors: list[RowError], total: int):
-        self.errors = errors
+        self.path, self.errors = str(path), errors
+        if len(errors) == 1 and errors[0].line == 0:  # the file itself: one plain sentence
+            super().__init__(f"{path}: {errors[0].message}")
+            return
         shown = "\n  ".join(str(e) for e in errors[:10])
         more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
         super().__init__(f"{path}: {len(errors)} problem(s) in {total} rows:\n  {shown}{more}")
+
+    @classmethod
+    def of_file(cls, path, message: str) -> DataError:
+        """A problem with the file as a whole (it has no row to name)."""
+        return cls(path, [RowError(0, "(file)", message)], 0)
+
+
+class DataFileNotFoundError(DataError, FileNotFoundError):
+    """No file at the path: a ``DataError``, and a ``FileNotFoundError`` as Python code expects."""
 
 
 @dataclass
@@ -127,6 +197,9 @@ class Validation:
     def summary(self) -> str:
         bad = len({e.line for e in self.errors})
         return f"{self.path}: {self.total} rows, {len(self.rows)} good, {bad} bad ({self.format})"
+
+
+_TRL = dict(parts=True, tools=True)  # what TRL's conversational data sets may also hold
 
 
 def _check_text(value, where: str) -> list[tuple]:
@@ -156,19 +229,29 @@ def _check_row(row, known: str | None, task: str = "sft") -> tuple[str | None, l
     if task == "preference":
         return own, _check_preference(row)
     if own == "messages":
-        return own, check_messages(row["messages"], "messages")
+        return own, check_messages(row["messages"], "messages", **_TRL) + _check_tools(row)
     if own == "text":
         return own, _check_text(row["text"], "text")
     problems = []  # prompt-completion: plain strings, or message lists (conversational)
     if isinstance(row["prompt"], list):
-        problems += check_messages(row["prompt"], "prompt", last="user")
+        problems += check_messages(row["prompt"], "prompt", last="user", **_TRL)
     else:
         problems += _check_text(row["prompt"], "prompt")
     if isinstance(row["completion"], list):  # the reply to the prompt: the assistant's turn
-        problems += check_messages(row["completion"], "completion", first=("assistant",))
+        problems += check_messages(row["completion"], "completion", first=("assistant",), **_TRL)
     else:
         problems += _check_text(row["completion"], "completion")
-    return own, problems
+    return own, problems + _check_tools(row)
+
+
+def _check_tools(row: dict) -> list[tuple]:
+    """A ``tools`` column, where there is one: the function schemas the chat template shows."""
+    if "tools" not in row or row["tools"] is None:
+        return []
+    tools = row["tools"]
+    if isinstance(tools, list) and all(isinstance(tool, dict) for tool in tools):
+        return []
+    return [("tools", f"expected a list of function schemas (objects), got {short(tools)}")]
 
 
 def _check_preference(row: dict) -> list[tuple]:
@@ -182,13 +265,13 @@ def _check_preference(row: dict) -> list[tuple]:
     if "prompt" not in row and all(isinstance(row[r], str) for r in replies):
         problems = [p for r in replies for p in _check_text(row[r], r)]  # plain texts
     elif "prompt" not in row:
-        problems = [p for r in replies for p in check_messages(row[r], r)]
+        problems = [p for r in replies for p in check_messages(row[r], r, **_TRL)]
         if not problems and row["chosen"][:-1] != row["rejected"][:-1]:
             problems.append(("rejected", "does not share the chosen chat's prompt messages"))
     else:
         conversational = isinstance(row["prompt"], list)
         if conversational:
-            problems = check_messages(row["prompt"], "prompt", last="user")
+            problems = check_messages(row["prompt"], "prompt", last="user", **_TRL)
         else:
             problems = _check_text(row["prompt"], "prompt")
         for r in replies:
@@ -196,7 +279,7 @@ def _check_preference(row: dict) -> list[tuple]:
                 kind = "message list" if conversational else "string"
                 problems.append((r, f"expected a {kind}, like the prompt"))
             elif conversational:
-                problems += check_messages(row[r], r, first=("assistant",))
+                problems += check_messages(row[r], r, first=("assistant",), **_TRL)
             else:
                 problems += _check_text(row[r], r)
     if not problems and row["chosen"] == row["rejected"]:
@@ -226,23 +309,73 @@ def _token_count(tokenizer, row: dict, kind: str) -> int:
     return len(tokenizer(text)["input_ids"])
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict | RowError]]:
-    """(line, row) pairs of a JSONL or Parquet file; a line that is not JSON becomes
-    (line, RowError)."""
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq  # installed with datasets
+SUFFIXES = (".jsonl", ".json", ".parquet")
+_BOM = b"\xef\xbb\xbf"  # the UTF-8 byte-order mark
 
-        for i, row in enumerate(pq.read_table(path).to_pylist(), start=1):
-            yield i, row
-        return
-    with path.open(encoding="utf-8") as handle:
-        for i, text in enumerate(handle, start=1):
+
+def read_rows(path) -> Iterator[tuple[int, dict | RowError]]:
+    """(line, row) pairs of a JSONL or Parquet file; a line that cannot be read (not UTF-8, not
+    JSON, nested too deep) becomes (line, RowError), and the lines after it are still read.
+
+    Raises:
+        DataError: the file as a whole: missing (``DataFileNotFoundError``), another suffix than
+            ``SUFFIXES``, a Parquet file pyarrow cannot read, or no rows at all.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileNotFoundError.of_file(path, "no such file")
+    if path.suffix not in SUFFIXES:
+        raise DataError.of_file(
+            path, "expected a .jsonl, .json (one object per line) or .parquet file"
+        )
+    rows = _parquet_rows(path) if path.suffix == ".parquet" else _jsonl_rows(path)
+    total = 0
+    for total, row in enumerate(rows, start=1):  # noqa: B007 (total is read below)
+        yield row
+    if total == 0:
+        raise DataError.of_file(path, "no rows: the file is empty or holds only blank lines")
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    import pyarrow  # installed with datasets
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pyarrow.ArrowException, OSError) as err:
+        raise DataError.of_file(path, f"not a readable Parquet file ({err})") from None
+    yield from enumerate(table.to_pylist(), start=1)
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict | RowError]]:
+    with path.open("rb") as handle:  # bytes: one bad line must not stop the reading
+        for i, raw in enumerate(handle, start=1):
+            if i == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                byte = raw[err.start]
+                yield (
+                    i,
+                    RowError(
+                        i,
+                        "(encoding)",
+                        f"not UTF-8: byte 0x{byte:02x} at column {err.start + 1}; "
+                        "save the file as UTF-8",
+                    ),
+                )
+                continue
             if not text.strip():
                 continue  # blank lines (a trailing newline, say) are not rows
             try:
-                yield i, json.loads(text.strip())
+                yield i, json.loads(text.strip())  # columns count from the first character
             except json.JSONDecodeError as err:
                 yield i, RowError(i, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
+            except RecursionError:
+                yield i, RowError(i, "(json)", "nested too deeply to read")
+            except ValueError as err:  # e.g. an integer over Python's 4,300-digit limit
+                yield i, RowError(i, "(json)", f"invalid JSON: {err}")
 
 
 def validate_file(
@@ -265,19 +398,17 @@ def validate_file(
         to stop on any.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: a suffix other than .jsonl/.json/.parquet,
-            or an unknown task.
+        DataError: a problem with the file as a whole, naming it (see ``read_rows``): missing
+            (``DataFileNotFoundError``, also a ``FileNotFoundError``), a suffix other than
+            .jsonl/.json/.parquet, unreadable Parquet, no rows. A bad row is not raised but
+            reported in ``errors``.
+        ValueError: an unknown task, or only one of tokenizer and max_length.
     """
     if task not in ("sft", "preference"):
         raise ValueError(f"task must be 'sft' or 'preference', got {task!r}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no data set file at {path}")
-    if path.suffix not in (".jsonl", ".json", ".parquet"):
-        raise ValueError(f"{path}: expected a .jsonl, .json (one object per line) or .parquet file")
     if (tokenizer is None) != (max_length is None):
         raise ValueError("pass tokenizer and max_length together to check lengths")
-    result = Validation(str(path), format=None)
+    result = Validation(str(path), format=None)  # read_rows checks the file itself
     for line, row in read_rows(path):
         result.total += 1
         if isinstance(row, RowError):
@@ -286,9 +417,13 @@ def validate_file(
         kind, problems = _check_row(row, result.format, task)
         result.format = result.format or kind
         if not problems and tokenizer is not None:
-            n = _token_count(tokenizer, row, kind)
-            if n > max_length:
-                problems.append(("(row)", f"{n} tokens, over the limit of {max_length}"))
+            try:
+                n = _token_count(tokenizer, row, kind)
+            except Exception as err:  # the template or tokenizer refuses the row: say which
+                problems.append(("(row)", f"the tokenizer fails on it: {short(str(err))}"))
+            else:
+                if n > max_length:
+                    problems.append(("(row)", f"{n} tokens, over the limit of {max_length}"))
         if problems:
             result.errors += [RowError(line, f, m) for f, m in problems]
         else:

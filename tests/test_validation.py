@@ -159,7 +159,7 @@ def test_parquet_rows_are_numbered_too(tmp_path):
 
 
 def test_missing_file_and_wrong_suffix(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no data set file at"):
+    with pytest.raises(FileNotFoundError, match="nope.jsonl: no such file"):
         validate_file(tmp_path / "nope.jsonl")
     csv = tmp_path / "data.csv"
     csv.write_text("a,b\n")

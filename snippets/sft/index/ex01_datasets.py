@@ -130,7 +130,11 @@ print("attention kernel:", model.config._attn_implementation)
 # --8<-- [start:schema]
 from ftkit.validation import JSON_SCHEMA
 
-print(json.dumps(JSON_SCHEMA, indent=2))
+shapes = {key: value for key, value in JSON_SCHEMA.items() if key != "$defs"}
+print(json.dumps(shapes, indent=2))  # the three row shapes; their parts are defined once:
+for name, definition in JSON_SCHEMA["$defs"].items():
+    text = json.dumps(definition)
+    print(f"$defs/{name}: {text if len(text) < 80 else text[:76] + ' ...'}")
 # --8<-- [end:schema]
 
 # --8<-- [start:validate]
@@ -172,3 +176,44 @@ for error in report.errors:
     print(" ", error)
 print("kept lines:", report.lines)
 # --8<-- [end:validate]
+
+# --8<-- [start:messy]
+from ftkit.validation import DataError
+
+call = {"name": "add", "arguments": {"a": 2, "b": 2}}  # arguments: an object, not a string
+tool_chat = [  # tool calling, as TRL and transformers' chat templates take it
+    {"role": "user", "content": "What is 2 + 2?"},
+    {"role": "assistant", "tool_calls": [{"type": "function", "function": call}]},
+    {"role": "tool", "name": "add", "content": "4"},
+    {"role": "assistant", "content": "2 + 2 = 4."},
+]
+parts_chat = [  # content as a list of parts, as vision-language data sets write it
+    {"role": "user", "content": [{"type": "text", "text": "What are tokens?"}]},
+    {"role": "assistant", "content": [{"type": "text", "text": "Pieces of words."}]},
+]
+as_string = {"type": "function", "function": {**call, "arguments": '{"a": 2, "b": 2}'}}
+lines = [
+    b"\xef\xbb\xbf" + json.dumps(ROWS["messages"]).encode(),  # a byte-order mark (Windows tools)
+    '{"text": "café"}'.encode("latin-1"),  # saved as Latin-1 by an old editor
+    b"[" * 100_000 + b"]" * 100_000,  # nested 100,000 deep
+    json.dumps({"messages": tool_chat}).encode(),
+    json.dumps({"messages": parts_chat}).encode(),
+    json.dumps(
+        {"messages": [tool_chat[0], {"role": "assistant", "tool_calls": [as_string]}]}
+    ).encode(),
+]
+Path("messy.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+report = validate_file("messy.jsonl")
+print(report.summary())
+for error in report.errors:
+    print(" ", error)
+print("kept lines:", report.lines)
+
+Path("empty.jsonl").write_text("\n\n")
+Path("table.parquet").write_text("not Parquet at all")
+for name in ["empty.jsonl", "table.parquet", "missing.jsonl"]:
+    try:
+        validate_file(name)
+    except DataError as err:  # FileNotFoundError too, for the missing file
+        print(f"{type(err).__name__}: {str(err).split(' (')[0]}")  # the cause follows
+# --8<-- [end:messy]
