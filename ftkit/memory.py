@@ -47,6 +47,7 @@ OPTIMIZERS = {  # bytes of optimizer state per trainable parameter
     "adamw": 8,  # two fp32 moments
     "adamw_8bit": 2,  # two 8-bit moments (block-wise quantized)
     "paged_adamw_8bit": 2,  # same on the GPU; pages move to CPU RAM under pressure
+    "paged_adamw_32bit": 8,  # two fp32 moments, paged: the QLoRA repository's default
     "sgd": 0,  # plain SGD, no momentum
 }
 PRECISIONS = {  # bytes per weight, per gradient, per activation
@@ -249,6 +250,7 @@ def estimate(
     gradient_checkpointing: bool = False,
     lora_r: int = 16,
     lora_targets=LINEAR_NAMES,
+    adapter_precision: str = "fp32",
 ) -> MemoryEstimate:
     """Estimate the peak memory of one training step of a Llama-style model.
 
@@ -262,11 +264,19 @@ def estimate(
             steady state; paging only absorbs spikes.
         gradient_checkpointing: keep only each layer's input and recompute the rest during the
             backward pass (one layer's activations at a time).
+        adapter_precision: "fp32" (peft's default, and what ``prepare_model_for_kbit_training``
+            leaves) or "bf16" (the QLoRA repository casts its adapters to bf16): the bytes of each
+            adapter weight and gradient. The activations count fp32 input copies either way,
+            which is a little generous for bf16 adapters.
     """
     _check_choices(method, optimizer, precision, lora_targets)
+    if adapter_precision not in ("fp32", "bf16"):
+        raise MemoryEstimateError(
+            f"adapter_precision must be 'fp32' or 'bf16', got {adapter_precision!r}"
+        )
     shape = ModelShape.from_config(config)
     trainable, n_params, weights, grads, optim = _states(
-        shape, method, precision, optimizer, lora_r, lora_targets
+        shape, method, precision, optimizer, lora_r, lora_targets, adapter_precision
     )
     tokens = batch_size * seq_len
     activations, recompute, logits = _activations(
@@ -305,7 +315,7 @@ def _check_choices(method: str, optimizer: str, precision: str, lora_targets) ->
         )
 
 
-def _states(shape, method, precision, optimizer, lora_r, lora_targets):
+def _states(shape, method, precision, optimizer, lora_r, lora_targets, adapter_precision="fp32"):
     """Bytes that live through the whole step: ``(trainable parameters, all parameters,
     weights, gradients, optimizer states)``."""
     counts = shape.parameter_counts()
@@ -324,8 +334,9 @@ def _states(shape, method, precision, optimizer, lora_r, lora_targets):
     else:  # NF4 code (4 bits) plus double-quantized scales, for the linear layers only
         nf4_bytes = (4 + scale_bits_per_weight(64, double_quant=True)) / 8
         weights = counts["linear"] * nf4_bytes + (n_params - counts["linear"]) * width
-    weights += trainable * 4  # adapters in fp32, as peft keeps them
-    return trainable, n_params, weights, trainable * 4, trainable * OPTIMIZERS[optimizer]
+    adapter = PRECISIONS[adapter_precision]  # fp32 as peft keeps them, or bf16
+    weights += trainable * adapter
+    return trainable, n_params, weights, trainable * adapter, trainable * OPTIMIZERS[optimizer]
 
 
 def _activations(shape, method, tokens, precision, checkpointing, lora_r, lora_targets):

@@ -118,3 +118,21 @@ def test_bad_config_and_model_name_are_named():
         memory.estimate(object())
     with pytest.raises(memory.MemoryEstimateError, match="unknown model 'Llama-9B'"):
         memory.llama_config("Llama-9B")
+
+
+def test_bf16_adapters_and_32bit_paged_states_count_what_they_store():
+    """The QLoRA repository's setup: adapters in bf16 (2 bytes a weight and a gradient) and
+    paged AdamW with two fp32 moments (8 bytes a trainable parameter)."""
+    config = memory.llama_config("LLaMA-65B")
+    options = dict(precision="bf16", gradient_checkpointing=True, lora_r=64)
+    fp32 = memory.estimate(config, "qlora", optimizer="paged_adamw_8bit", **options)
+    bf16 = memory.estimate(
+        config, "qlora", optimizer="paged_adamw_32bit", adapter_precision="bf16", **options
+    )
+    n = fp32.trainable
+    assert bf16.trainable == n
+    assert fp32.weights - bf16.weights == pytest.approx(2 * n)
+    assert (fp32.gradients, bf16.gradients) == (4 * n, 2 * n)
+    assert (fp32.optimizer, bf16.optimizer) == (2 * n, 8 * n)
+    with pytest.raises(memory.MemoryEstimateError, match="adapter_precision"):
+        memory.estimate(config, "qlora", adapter_precision="fp16")

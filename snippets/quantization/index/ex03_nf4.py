@@ -47,7 +47,7 @@ from ftkit.quant import scale_bits_per_weight
 
 print("scale bits per weight, fp32 absmax per 64:  ", scale_bits_per_weight(64))
 print("scale bits per weight, double-quantized:    ", round(scale_bits_per_weight(64, True), 4))
-n = 8_030_261_248  # Llama-3.1-8B's parameters (counted in the PEFT chapter)
+n = 6_979_321_856  # Llama-3.1-8B's linear-layer weights, the ones QLoRA quantizes (ftkit.memory)
 saved = n * (scale_bits_per_weight(64) - scale_bits_per_weight(64, True)) / 8 / 1e9
 print(f"saved on an 8B model: {saved:.2f} GB")
 

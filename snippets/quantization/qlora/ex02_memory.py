@@ -135,8 +135,9 @@ for name in ["Llama-3.2-1B", "Llama-3.1-8B", "Llama-3.1-70B"]:
 
 # --8<-- [start:check65b]
 # QLoRA's headline: LLaMA-65B fine-tuned on one 48 GB GPU (Dettmers et al. 2023, abstract).
-# Their setup: NF4 + double quantization, LoRA r=64 on every linear layer, paged AdamW,
-# gradient checkpointing, bf16 compute (Sections 3-4).
+# Their setup: NF4 + double quantization, LoRA r=64 on every linear layer, gradient
+# checkpointing, bf16 compute (Sections 3-4); their code's defaults: paged AdamW with 32-bit
+# states, adapters cast to bf16 (qlora.py in github.com/artidoro/qlora).
 for seq in [512, 2048]:
     est = estimate(
         llama_config("LLaMA-65B"),
@@ -144,9 +145,10 @@ for seq in [512, 2048]:
         batch_size=1,
         seq_len=seq,
         precision="bf16",
-        optimizer="paged_adamw_8bit",
+        optimizer="paged_adamw_32bit",
         gradient_checkpointing=True,
         lora_r=64,
+        adapter_precision="bf16",
     )
     print(f"seq {seq}: {est.summary()}  fits 48 GB: {est.fits(48)}")
 # --8<-- [end:check65b]
