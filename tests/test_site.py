@@ -140,7 +140,7 @@ def browser():
 class Visit:
     """A page opened in a fresh context, with everything that went wrong recorded."""
 
-    def __init__(self, browser, url: str, color_scheme: str = "light"):
+    def __init__(self, browser, url: str, color_scheme: str = "light", wait_until: str = "load"):
         self.context = browser.new_context(color_scheme=color_scheme)
         self.context.add_init_script(OPEN_SHADOW_ROOTS)
         self.errors: list[str] = []
@@ -150,7 +150,10 @@ class Visit:
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("requestfailed", self._failed)
-        self.page.goto(url, wait_until="networkidle")
+        # "load" by default, not "networkidle": the waits below end on what the page shows
+        # (diagrams drawn, math typeset), and networkidle adds half a second of silence to
+        # every visit. The search test waits for the network: its index loads after "load".
+        self.page.goto(url, wait_until=wait_until)
 
     def _route(self, route):
         if urlparse(route.request.url).hostname == "127.0.0.1":
@@ -282,7 +285,7 @@ def test_a_broken_diagram_fails_naming_the_page(site, server, browser):
 
 
 def test_search_finds_a_word_from_a_chapter(server, browser):
-    visit = Visit(browser, f"{server}/")
+    visit = Visit(browser, f"{server}/", wait_until="networkidle")
     try:
         page = visit.page
         box = page.locator("input.md-search__input")

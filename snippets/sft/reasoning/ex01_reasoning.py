@@ -54,7 +54,7 @@ from peft import LoraConfig
 from transformers import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
-MAX_STEPS = 600  # Colab GPU: about 1-2 epochs of your data set
+MAX_STEPS = 400  # Colab GPU: about 1-2 epochs of your data set
 RUNTIME = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)  # Colab GPU: dict(fp16=True)
 LORA = LoraConfig(
     r=16,
