@@ -84,7 +84,8 @@ def check_messages(
         tools: tool calling, as transformers' chat templates and TRL take it: an assistant
             turn may carry ``tool_calls`` (a list of ``{"type": "function", "function":
             {"name": str, "arguments": dict}}``, and then needs no content), and is answered by
-            one ``tool`` turn per call before the assistant speaks again.
+            ``tool`` turns before the assistant speaks again. A field that is None counts as
+            absent, as in a Parquet file, where every message has every column.
     """
     if not isinstance(messages, list) or not messages:
         return [(where, f"expected a non-empty list of messages, got {short(messages)}")]
@@ -96,7 +97,7 @@ def check_messages(
             problems.append((at, f"expected an object with role and content, got {short(message)}"))
             continue
         role = message.get("role")
-        calls = tools and role == "assistant" and "tool_calls" in message
+        calls = tools and role == "assistant" and message.get("tool_calls") is not None
         if "role" not in message:
             problems.append((f"{at}.role", "missing"))
         elif role not in roles:
@@ -109,7 +110,7 @@ def check_messages(
             problems += [
                 (f"{at}.{key}", f"expected a string, got {short(message[key])}")
                 for key in ("name", "tool_call_id")
-                if key in message and not isinstance(message[key], str)
+                if message.get(key) is not None and not isinstance(message[key], str)
             ]
         if role in roles:
             if role not in expected:

@@ -251,6 +251,7 @@ def estimate(
     lora_r: int = 16,
     lora_targets=LINEAR_NAMES,
     adapter_precision: str = "fp32",
+    kbit_upcast: bool = False,
 ) -> MemoryEstimate:
     """Estimate the peak memory of one training step of a Llama-style model.
 
@@ -268,8 +269,16 @@ def estimate(
             leaves) or "bf16" (the QLoRA repository casts its adapters to bf16): the bytes of each
             adapter weight and gradient. The activations count fp32 input copies either way,
             which is a little generous for bf16 adapters.
+        kbit_upcast: the base went through peft's ``prepare_model_for_kbit_training`` (qlora
+            only), which casts every weight that is not 4-bit (embeddings, output layer, norms)
+            to fp32. Two terms follow: those weights at 4 bytes instead of 2, and, because the
+            embedding's output is then fp32, a residual stream in fp32, so the layer inputs kept
+            by checkpointing double. Measured on a GPU the call costs more than these two terms
+            on an 8B model (the Unsloth chapter's table); the rest is not modelled.
     """
     _check_choices(method, optimizer, precision, lora_targets)
+    if kbit_upcast and method != "qlora":
+        raise MemoryEstimateError("kbit_upcast applies to method='qlora' only")
     if adapter_precision not in ("fp32", "bf16"):
         raise MemoryEstimateError(
             f"adapter_precision must be 'fp32' or 'bf16', got {adapter_precision!r}"
@@ -282,6 +291,11 @@ def estimate(
     activations, recompute, logits = _activations(
         shape, method, tokens, precision, gradient_checkpointing, lora_r, lora_targets
     )
+    if kbit_upcast and PRECISIONS[precision] == 2:
+        counts = shape.parameter_counts()
+        weights += 2 * (counts["embeddings"] + counts["norms"])  # 16-bit -> fp32
+        if gradient_checkpointing:  # each layer's kept input is now fp32, not 16-bit
+            activations += tokens * shape.layers * shape.hidden * 2
     return MemoryEstimate(
         method=method,
         weights=weights,

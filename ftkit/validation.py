@@ -71,8 +71,9 @@ _DEFS = {  # the parts of a row, named once; the schemas below refer to them wit
         "required": ["role"],
         "properties": {
             "role": {"enum": [*ROLES, TOOL_ROLE]},
-            "content": {  # a string, or a list of parts
+            "content": {  # a string, or a list of parts (or null beside tool calls)
                 "oneOf": [
+                    {"type": "null"},
                     {"$ref": "#/$defs/text"},
                     {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/part"}},
                 ]

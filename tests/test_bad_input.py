@@ -157,6 +157,18 @@ def test_parts_and_tool_turns_are_valid(tmp_path):
     assert validate_file(write(tmp_path, jsonl(conversational))).ok
 
 
+def test_a_parquet_file_of_tool_chats_is_valid(tmp_path):
+    """Parquet gives every message every column, None where a message has none of it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "tools.parquet"
+    pq.write_table(pa.Table.from_pylist([{"messages": TOOL_ROW["messages"]}, GOOD]), path)
+    result = validate_file(path)
+    assert result.ok, result.errors
+    assert result.rows[0]["messages"][0]["tool_calls"] is None  # what pyarrow gave back
+
+
 @pytest.mark.parametrize(
     "messages, field, message",
     [
@@ -194,7 +206,8 @@ def test_the_published_schema_takes_parts_and_tool_turns():
 
     from ftkit.validation import JSON_SCHEMA
 
-    for row in (TOOL_ROW, PARTS_ROW):
+    null_content = {"messages": [USER, {**CALL, "content": None}]}  # as OpenAI's format writes it
+    for row in (TOOL_ROW, PARTS_ROW, null_content):
         jsonschema.validate(row, JSON_SCHEMA)
     call = {"function": {"name": "add", "arguments": "2, 2"}}  # arguments must be an object
     for row in (

@@ -25,28 +25,18 @@ for name, model in models.items():
 # --8<-- [end:build]
 
 # --8<-- [start:memory]
+from ftkit.memory import estimate
+
 GB = 1e9
 SEQ, BATCH = 2048, 1  # one sequence of 2,048 tokens
 
-
-def training_memory_gb(n_params: int, n_trainable: int, cfg) -> dict[str, float]:
-    """Bytes of mixed-precision AdamW training, split the way the formula above splits them."""
-    return {
-        "weights": 2 * n_params / GB,  # bf16 copy of every weight
-        "grads": 2 * n_trainable / GB,  # bf16 gradient, trainable weights only
-        "adam": 12 * n_trainable / GB,  # fp32 master copy + momentum + variance
-        # Korthikanti et al. 2022: about 34 * s * b * h bytes per layer (16-bit, no recompute,
-        # attention scores not stored, as with FlashAttention)
-        "activations": 34 * SEQ * BATCH * cfg.hidden_size * cfg.num_hidden_layers / GB,
-    }
-
-
-print(f"{'model':<14} {'weights':>7} {'grads':>7} {'Adam':>7} {'activ.':>7} {'total':>7}")
+print(f"{'model':<14} {'weights':>7} {'grads':>7} {'Adam':>7} {'activ.':>7} {'peak':>7}")
 for name, model in models.items():
-    n = model.num_parameters()
-    parts = training_memory_gb(n, n, model.config)  # full fine-tuning: everything trains
-    cells = " ".join(f"{v:>7.1f}" for v in parts.values())
-    print(f"{name:<14} {cells} {sum(parts.values()):>7.1f}  GB")
+    # full fine-tuning, mixed precision (bf16 weights and gradients, fp32 master), AdamW
+    est = estimate(model.config, "full", batch_size=BATCH, seq_len=SEQ, precision="mixed")
+    parts = [est.weights, est.gradients, est.optimizer, est.activations, est.peak]
+    cells = " ".join(f"{v / GB:>7.1f}" for v in parts)
+    print(f"{name:<14} {cells}  GB")
 # --8<-- [end:memory]
 
 # --8<-- [start:lora]
@@ -59,8 +49,9 @@ for name, model in models.items():
     peft_model = get_peft_model(model, config, low_cpu_mem_usage=True)
     trainable, total = peft_model.get_nb_trainable_parameters()
     n = total - trainable  # the base model's own parameters
-    full = sum(training_memory_gb(n, n, model.config).values())
-    lora = sum(training_memory_gb(n, trainable, model.config).values())
+    shape = dict(batch_size=BATCH, seq_len=SEQ)
+    full = estimate(model.config, "full", precision="mixed", **shape).peak / GB
+    lora = estimate(model.config, "lora", precision="bf16", lora_r=16, **shape).peak / GB
     share = 100 * trainable / n
     print(
         f"{name:<14} {trainable:>12,} {share:>6.2f}% {100 - share:>6.2f}% "
