@@ -412,3 +412,14 @@ def test_arbitrary_adapter_files_raise_only_lora_errors(adapter_folder, config, 
         (folder / "adapter_model.safetensors").write_bytes(weights)
         with pytest.raises(lora.LoRAError):
             lora.load_adapter(fresh_model(), folder)
+
+
+@PROPERTY
+@given(config=st.binary(max_size=200) | ROWS.map(lambda r: json.dumps(r).encode()))
+def test_arbitrary_model_folders_raise_only_export_errors(config):
+    with tempfile.TemporaryDirectory() as folder:
+        model = Path(folder) / "model"
+        model.mkdir()
+        (model / "config.json").write_bytes(config)
+        with pytest.raises(ExportError):
+            to_gguf(model, Path(folder) / "out.gguf")
