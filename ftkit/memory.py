@@ -40,6 +40,7 @@ from pathlib import Path
 
 import torch
 
+from ftkit.llama_configs import LLAMA_CONFIGS  # noqa: F401 (re-exported: the shapes)
 from ftkit.quant import scale_bits_per_weight
 
 METHODS = ("full", "lora", "qlora")
@@ -57,56 +58,6 @@ PRECISIONS = {  # bytes per weight, per gradient, per activation
 }
 LINEAR_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 GB = 1e9
-
-# Published values from each model's config.json on the Hugging Face hub (Meta, 2023-2024);
-# LLaMA-65B also in Touvron et al. 2023, arXiv:2302.13971, Table 2. Shapes only, no weights.
-LLAMA_CONFIGS = {
-    "Llama-3.2-1B": dict(
-        hidden_size=2048,
-        intermediate_size=8192,
-        num_hidden_layers=16,
-        num_attention_heads=32,
-        num_key_value_heads=8,
-        vocab_size=128_256,
-        tie_word_embeddings=True,
-    ),
-    "Llama-3.2-3B": dict(
-        hidden_size=3072,
-        intermediate_size=8192,
-        num_hidden_layers=28,
-        num_attention_heads=24,
-        num_key_value_heads=8,
-        vocab_size=128_256,
-        tie_word_embeddings=True,
-    ),
-    "Llama-3.1-8B": dict(
-        hidden_size=4096,
-        intermediate_size=14336,
-        num_hidden_layers=32,
-        num_attention_heads=32,
-        num_key_value_heads=8,
-        vocab_size=128_256,
-        tie_word_embeddings=False,
-    ),
-    "Llama-3.1-70B": dict(
-        hidden_size=8192,
-        intermediate_size=28672,
-        num_hidden_layers=80,
-        num_attention_heads=64,
-        num_key_value_heads=8,
-        vocab_size=128_256,
-        tie_word_embeddings=False,
-    ),
-    "LLaMA-65B": dict(
-        hidden_size=8192,
-        intermediate_size=22016,
-        num_hidden_layers=80,
-        num_attention_heads=64,
-        num_key_value_heads=64,
-        vocab_size=32_000,
-        tie_word_embeddings=False,
-    ),
-}
 
 
 def llama_config(name: str):

@@ -24,18 +24,18 @@ from tools.pages import BLOCK_BUDGET_S  # noqa: E402
 
 PAGE_RE = re.compile(r"test_docs\.py::test_block\[(?P<page>[^:\]]+\.md)")
 # The longest groups first, so that the two processes of `make test` finish together (a page's
-# blocks, and the browser tests, each run in one process). Seconds on one thread, from
-# `make test --page-times` on 2026-11-30. A page not listed only starts later.
+# blocks, and the browser tests, each run in one process). Seconds over both processes, from
+# `make test --page-times` on a fresh clone, 2026-11-30. A page not listed only starts later.
 LONGEST_FIRST = (
-    "sft/reasoning.md",  # 184
-    "rlhf/dpo-grpo.md",  # 140
-    "embeddings/index.md",  # 94
-    "vlm/index.md",  # 71
-    "sft/unsloth.md",  # 71
-    "rlhf/index.md",  # 36
-    "quantization/qlora.md",  # 33
-    "peft/lora-hyperparameters.md",  # 30
-    "peft/index.md",  # 25
+    "rlhf/dpo-grpo.md",  # 359
+    "sft/reasoning.md",  # 310
+    "embeddings/index.md",  # 163
+    "sft/unsloth.md",  # 162
+    "vlm/index.md",  # 154
+    "quantization/qlora.md",  # 123
+    "rlhf/index.md",  # 42
+    "peft/lora-hyperparameters.md",  # 32
+    "peft/index.md",  # 26
 )
 
 

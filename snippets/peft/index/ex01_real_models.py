@@ -7,7 +7,7 @@ Run alone: python snippets/peft/index/ex01_real_models.py
 import torch
 from transformers import AutoModelForCausalLM, LlamaConfig
 
-from ftkit.memory import LLAMA_CONFIGS  # published config.json values of Meta's models
+from ftkit.llama_configs import LLAMA_CONFIGS  # published config.json values of Meta's models
 
 CONFIGS = {name: LLAMA_CONFIGS[name] for name in ("Llama-3.2-1B", "Llama-3.1-8B", "Llama-3.1-70B")}
 
