@@ -296,3 +296,14 @@ def test_a_notebook_runs_end_to_end_on_the_cpu(chapter, tmp_path, monkeypatch):
             assert not mismatches(want, got, output.tolerance, where, output.line + 1)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+
+
+def test_a_heading_attribute_list_is_not_shown_in_a_notebook():
+    """`{ data-toc-label="..." }` labels a heading in the site's navigation; Jupyter would
+    print it as text."""
+    from tools.notebook_markdown import markdown_cell_text
+
+    line = '## The scaling \\(\\alpha / r\\) { data-toc-label="The scaling α / r" }'
+    assert markdown_cell_text([line], "peft/lora.md") == "## The scaling $\\alpha / r$"
+    code = ["```python", 'x = {"a": 1}  # { not an attribute list }', "```"]
+    assert markdown_cell_text(code, "peft/lora.md") == "\n".join(code)

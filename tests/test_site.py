@@ -111,6 +111,19 @@ def test_build_is_strict_and_complete(site):
     assert not (site / "includes").exists()  # fragments are not published as pages
 
 
+def test_no_raw_latex_in_the_navigation(site):
+    """A heading with math gets a plain label for the table of contents ({ data-toc-label }):
+    the navigation shows text, and MathJax never typesets it there."""
+    raw = []
+    for html in site.rglob("*.html"):
+        for link in re.findall(
+            r'<a [^>]*class="md-nav__link"[^>]*>(.*?)</a>', html.read_text(encoding="utf-8"), re.S
+        ):
+            if "\\(" in link or "\\[" in link:
+                raw.append(f"{html.relative_to(site)}: {' '.join(link.split())[:80]}")
+    assert not raw, "raw LaTeX in the navigation:\n" + "\n".join(raw)
+
+
 @pytest.fixture(scope="module")
 def server(site):
     handler = functools.partial(_QuietHandler, directory=str(site))

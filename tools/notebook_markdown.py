@@ -20,6 +20,8 @@ ADMONITION_RE = re.compile(
 )
 LINK_RE = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 CODE_SPAN_RE = re.compile(r"(`+)(?:.+?)\1")
+# A heading's attribute list ({ #id .class key="value" }), which Jupyter would show as text.
+HEADING_ATTRS_RE = re.compile(r"^(?P<heading>#{1,6} .*?)\s*\{[^{}]*\}\s*$")
 
 
 def indent_of(line: str) -> int:
@@ -109,6 +111,8 @@ def markdown_cell_text(lines: list[str], page: str) -> str:
             fence = m[1] if fence is None else None
             out.append(line)
             continue
+        if fence is None:
+            line = HEADING_ATTRS_RE.sub(r"\g<heading>", line)
         out.append(line if fence else _dollar_math(_absolute_links(line, page)))
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
     return text
