@@ -236,17 +236,19 @@ def estimate(
         )
     shape = ModelShape.from_config(config)
     trainable, n_params, weights, grads, optim = _states(
-        shape, method, precision, optimizer, lora_r, lora_targets, adapter_precision
+        shape, method, precision, optimizer, lora_r, lora_targets, adapter_precision, kbit_upcast
     )
     tokens = batch_size * seq_len
     activations, recompute, logits = _activations(
-        shape, method, tokens, precision, gradient_checkpointing, lora_r, lora_targets
+        shape,
+        method,
+        tokens,
+        precision,
+        gradient_checkpointing,
+        lora_r,
+        lora_targets,
+        fp32_residual=kbit_upcast,
     )
-    if kbit_upcast and PRECISIONS[precision] == 2:
-        counts = shape.parameter_counts()
-        weights += 2 * (counts["embeddings"] + counts["norms"])  # 16-bit -> fp32
-        if gradient_checkpointing:  # each layer's kept input is now fp32, not 16-bit
-            activations += tokens * shape.layers * shape.hidden * 2
     return MemoryEstimate(
         method=method,
         weights=weights,
@@ -280,7 +282,9 @@ def _check_choices(method: str, optimizer: str, precision: str, lora_targets) ->
         )
 
 
-def _states(shape, method, precision, optimizer, lora_r, lora_targets, adapter_precision="fp32"):
+def _states(
+    shape, method, precision, optimizer, lora_r, lora_targets, adapter_precision, kbit_upcast
+):
     """Bytes that live through the whole step: ``(trainable parameters, all parameters,
     weights, gradients, optimizer states)``."""
     counts = shape.parameter_counts()
@@ -298,14 +302,18 @@ def _states(shape, method, precision, optimizer, lora_r, lora_targets, adapter_p
         weights = n_params * width
     else:  # NF4 code (4 bits) plus double-quantized scales, for the linear layers only
         nf4_bytes = (4 + scale_bits_per_weight(64, double_quant=True)) / 8
-        weights = counts["linear"] * nf4_bytes + (n_params - counts["linear"]) * width
+        rest = 4 if kbit_upcast else width  # embeddings, output layer, norms: fp32 when upcast
+        weights = counts["linear"] * nf4_bytes + (n_params - counts["linear"]) * rest
     adapter = PRECISIONS[adapter_precision]  # fp32 as peft keeps them, or bf16
     weights += trainable * adapter
     return trainable, n_params, weights, trainable * adapter, trainable * OPTIMIZERS[optimizer]
 
 
-def _activations(shape, method, tokens, precision, checkpointing, lora_r, lora_targets):
-    """Bytes saved for the backward pass: ``(activations, one recomputed layer, logits)``."""
+def _activations(
+    shape, method, tokens, precision, checkpointing, lora_r, lora_targets, fp32_residual=False
+):
+    """Bytes saved for the backward pass: ``(activations, one recomputed layer, logits)``.
+    ``fp32_residual``: the residual stream is fp32 (an upcast embedding feeds it)."""
     act_width = 4 if precision == "fp32" else 2
     per_layer, head = activation_elements_per_token(shape, method, lora_r, len(lora_targets))
     per_layer_bytes = per_layer * act_width
@@ -314,7 +322,7 @@ def _activations(shape, method, tokens, precision, checkpointing, lora_r, lora_t
     elif act_width == 2:  # fp32 adapters on a 16-bit base save an fp32 copy of their input
         per_layer_bytes += 4 * sum(shape.linear_shapes()[name][0] for name in lora_targets)
     if checkpointing:  # only each layer's input is kept; one layer is rebuilt at a time
-        layer_acts = tokens * shape.layers * shape.hidden * act_width
+        layer_acts = tokens * shape.layers * shape.hidden * (4 if fp32_residual else act_width)
         # plus the gradients of the two i-wide MLP tensors while that layer back-propagates
         recompute = tokens * (per_layer_bytes + 2 * shape.intermediate * act_width)
     else:

@@ -250,24 +250,18 @@ def test_rows_we_accept_are_rows_trl_renders(tmp_path):
 # ------------------------------------------------------------------------- adapters and models
 
 
-@pytest.fixture(scope="module")
-def adapter_folder(tmp_path_factory):
-    from transformers import AutoModelForCausalLM
-
-    from ftkit.tiny import tiny_llama
-
-    model = AutoModelForCausalLM.from_pretrained(tiny_llama())
-    return lora.save_adapter(
-        lora.inject_lora(model, ["q_proj"], r=2), tmp_path_factory.mktemp("adapter") / "a"
-    )
-
-
 def fresh_model():
     from transformers import AutoModelForCausalLM
 
     from ftkit.tiny import tiny_llama
 
     return AutoModelForCausalLM.from_pretrained(tiny_llama())
+
+
+@pytest.fixture(scope="module")
+def adapter_folder(tmp_path_factory):
+    model = lora.inject_lora(fresh_model(), ["q_proj"], r=2)
+    return lora.save_adapter(model, tmp_path_factory.mktemp("adapter") / "a")
 
 
 @pytest.mark.parametrize(
