@@ -23,6 +23,39 @@ from tools.outputs import pin_threads  # noqa: E402
 from tools.pages import BLOCK_BUDGET_S  # noqa: E402
 
 PAGE_RE = re.compile(r"test_docs\.py::test_block\[(?P<page>[^:\]]+\.md)")
+SITE_TESTS = "tests/test_site.py::"  # one process builds the site and drives the browser
+
+
+def process_group(nodeid: str) -> str:
+    """The tests that must share one process: a page's blocks (each runs on what the blocks
+    above it left), and the browser tests (one site build, one browser). Any other test is a
+    group of its own."""
+    page = PAGE_RE.search(nodeid)
+    if page:
+        return f"page {page['page']}"
+    return "site" if nodeid.startswith(SITE_TESTS) else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``-n N`` (``--dist load``, xdist's default) and ``--dist loadgroup``: groups, read from
+    the test ids by ``process_group``, dealt out whole to the processes.
+
+    Not xdist's ``xdist_group`` marks: xdist appends them to each node id, which pytest 9.2 no
+    longer lets a plugin do, so the marks are dropped without a word and a page's blocks are
+    dealt out to both processes, each re-running the blocks above its share
+    (pytest-dev/pytest-xdist#1386). ``test_docs`` fails if a page is split all the same.
+    """
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ProcessGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return process_group(nodeid)
+
+    return ProcessGroupScheduling(config, log)
+
+
 # The longest groups first, so that the two processes of `make test` finish together (a page's
 # blocks, and the browser tests, each run in one process). Seconds over both processes, from
 # `make test --page-times` on a fresh clone, 2026-11-30. A page not listed only starts later.

@@ -16,6 +16,7 @@ exact, decimals within their tolerance), or when it runs past ``BLOCK_TIMEOUT_S`
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -45,10 +46,8 @@ def _collect() -> list:
                 pytest.param(
                     block,
                     id=f"{block.page}:{block.line}",
-                    marks=[
-                        pytest.mark.timeout(BLOCK_TIMEOUT_S),
-                        pytest.mark.xdist_group(block.page),  # a page's blocks share one process
-                    ],
+                    # A page's blocks share one process (tests/conftest.py: process_group).
+                    marks=[pytest.mark.timeout(BLOCK_TIMEOUT_S)],
                 )
             )
     return params
@@ -95,8 +94,22 @@ def _run(block: Block, state: _Page) -> None:
             )
 
 
+def _split_from(block: Block, above: list[Block], session) -> str | None:
+    """Why this run is wrong, if a block above ``block`` was selected in this session but did
+    not run in this process: under pytest-xdist, another process has it, and each would run
+    the page's blocks twice (the scheduler in tests/conftest.py keeps a page in one process)."""
+    selected = {i.callspec.params["block"] for i in session.items if hasattr(i, "callspec")}
+    elsewhere = [b for b in above if b in selected]
+    if elsewhere and os.environ.get("PYTEST_XDIST_WORKER"):
+        return (
+            f"{block.where}: the blocks above it ({', '.join(str(b.line) for b in elsewhere)}) "
+            "were sent to another process; a page's blocks must share one (tests/conftest.py)"
+        )
+    return None
+
+
 @pytest.mark.parametrize("block", CASES)
-def test_block(block, tmp_path_factory):
+def test_block(block, tmp_path_factory, request):
     if isinstance(block, PageError):
         pytest.fail(str(block), pytrace=False)
     if block.gpu_only and not _cuda():
@@ -116,6 +129,9 @@ def test_block(block, tmp_path_factory):
         and b.line not in state.done
         and not (b.gpu_only and not _cuda())
     ]
+    split = _split_from(block, above, request.session)
+    if split:
+        pytest.fail(split, pytrace=False)
     for todo in [*above, block]:
         try:
             _run(todo, state)

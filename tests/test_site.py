@@ -27,8 +27,8 @@ from playwright.sync_api import sync_playwright
 from tools.chapters import chapters, colab_url, notebook_path, site_path
 from tools.pages import ROOT, page_name
 
-# One process builds the site and drives the browser for every test here (an xdist group).
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("site")]
+# One process builds the site and drives the browser for every test here (tests/conftest.py).
+pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
