@@ -98,7 +98,9 @@ def _split_from(block: Block, above: list[Block], session) -> str | None:
     """Why this run is wrong, if a block above ``block`` was selected in this session but did
     not run in this process: under pytest-xdist, another process has it, and each would run
     the page's blocks twice (the scheduler in tests/conftest.py keeps a page in one process)."""
-    selected = {i.callspec.params["block"] for i in session.items if hasattr(i, "callspec")}
+    selected = {
+        getattr(i, "callspec", None) and i.callspec.params.get("block") for i in session.items
+    }
     elsewhere = [b for b in above if b in selected]
     if elsewhere and os.environ.get("PYTEST_XDIST_WORKER"):
         return (
