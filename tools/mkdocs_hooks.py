@@ -215,3 +215,19 @@ def on_page_content(html: str, page, config, files) -> str:
     page.meta["search"] = {"exclude": True}
     page.title = f"{page.title} (notebook)"
     return notebook_buttons(chapter, page.url, back=site_path(chapter)) + "\n" + html
+
+
+# The MathJax config and bundle (2.2 MB of script to parse) that mkdocs.yml's extra_javascript
+# adds to every page, as Material writes the tags.
+MATHJAX_TAGS_RE = re.compile(
+    r'<script src="[^"]*assets/(?:javascripts/mathjax-config|vendor/mathjax/tex-svg-full)\.js">'
+    r"</script>\s*"
+)
+HAS_MATH = ('class="arithmatex"', "jp-RenderedMarkdown")  # chapter math, a notebook's markdown
+
+
+def on_post_page(output: str, page, config) -> str:
+    """MathJax only where there is math to typeset: a page without any loads faster."""
+    if any(mark in output for mark in HAS_MATH):
+        return output
+    return MATHJAX_TAGS_RE.sub("", output)
