@@ -56,19 +56,20 @@ def pytest_xdist_make_scheduler(config, log):
     return ProcessGroupScheduling(config, log)
 
 
-# The longest groups first, so that the two processes of `make test` finish together (a page's
-# blocks, and the browser tests, each run in one process). Seconds over both processes, from
-# `make test --page-times` on a fresh clone, 2026-11-30. A page not listed only starts later.
+# The longest groups first (process_group's names), so that the two processes of `make test`
+# finish together. Seconds, from `make test --page-times` on a fresh clone, 2026-11-30. A group
+# not listed starts after these, in collection order.
 LONGEST_FIRST = (
-    "rlhf/dpo-grpo.md",  # 359
-    "sft/reasoning.md",  # 310
-    "embeddings/index.md",  # 163
-    "sft/unsloth.md",  # 162
-    "vlm/index.md",  # 154
-    "quantization/qlora.md",  # 123
-    "rlhf/index.md",  # 42
-    "peft/lora-hyperparameters.md",  # 32
-    "peft/index.md",  # 26
+    "page rlhf/dpo-grpo.md",  # 217
+    "page sft/reasoning.md",  # 203
+    "site",  # 152: the build and the browser
+    "page vlm/index.md",  # 112
+    "page embeddings/index.md",  # 94
+    "page sft/unsloth.md",  # 90
+    "page quantization/qlora.md",  # 74
+    "page rlhf/index.md",  # 48
+    "page peft/lora-hyperparameters.md",  # 38
+    "page peft/index.md",  # 23
 )
 
 
@@ -80,11 +81,9 @@ def pytest_addoption(parser):
     )
 
 
-def _rank(item) -> tuple[int, int]:
-    page = PAGE_RE.search(item.nodeid)
-    if page and page["page"] in LONGEST_FIRST:
-        return (0, LONGEST_FIRST.index(page["page"]))
-    return (1, 0) if "test_site.py" in item.nodeid else (2, 0)
+def _rank(item) -> int:
+    group = process_group(item.nodeid)
+    return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
 def pytest_collection_modifyitems(config, items):

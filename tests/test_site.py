@@ -109,6 +109,10 @@ def test_build_is_strict_and_complete(site):
     assert (site / "assets/vendor/mermaid/mermaid.min.js").is_file()
     assert (site / "assets/vendor/mathjax/tex-svg-full.js").is_file()
     assert not (site / "includes").exists()  # fragments are not published as pages
+    # MathJax only where there is math (tools/mkdocs_hooks.py: on_post_page)
+    assert "tex-svg-full.js" not in (site / "foundations/index.html").read_text(encoding="utf-8")
+    math_page = (site / "foundations/training-and-fine-tuning/index.html").read_text("utf-8")
+    assert "mathjax-config.js" in math_page and "tex-svg-full.js" in math_page
 
 
 def test_no_raw_latex_in_the_navigation(site):
@@ -243,38 +247,37 @@ def page_problems(visit: Visit, path: str, diagram_timeout_ms: int = RENDER_TIME
     return problems
 
 
-def check_page(browser, server: str, path: str) -> list[str]:
-    """Open one page and return everything wrong with it (a screenshot for SCREENSHOTS)."""
+def check_page(browser, server: str, path: str) -> dict:
+    """Open one page: everything wrong with it, and the state of its diagrams and math (a
+    screenshot for SCREENSHOTS)."""
     visit = Visit(browser, f"{server}/{path}")
     try:
         problems = page_problems(visit, path)
+        seen = {"problems": problems, "diagrams": visit.diagrams(1), "math": visit.math()}
         if path in SCREENSHOTS:
             visit.screenshot(path.strip("/").replace("/", "_") or "home")
     finally:
         visit.close()
-    return problems
+    return seen
 
 
-def test_every_page_loads_clean_offline_with_diagrams_and_math(site, server, browser):
-    pages = site_pages(site)
-    assert len(pages) >= 5
-    problems = [p for path in pages for p in check_page(browser, server, path)]
+@pytest.fixture(scope="module")
+def every_page(site, server, browser) -> dict[str, dict]:
+    """Every page of the site, each opened once (a visit is seconds of MathJax and Mermaid)."""
+    return {path: check_page(browser, server, path) for path in site_pages(site)}
+
+
+def test_every_page_loads_clean_offline_with_diagrams_and_math(every_page):
+    assert len(every_page) >= 5
+    problems = [p for seen in every_page.values() for p in seen["problems"]]
     assert not problems, "\n".join(problems)
 
 
-def test_pages_with_diagrams_and_math_are_checked(site, server, browser):
+def test_pages_with_diagrams_and_math_are_checked(every_page):
     """The checks above look at something: the home roadmap renders, the chapter's math too."""
-    visit = Visit(browser, f"{server}/")
-    try:
-        assert visit.diagrams() == ["ok"]
-    finally:
-        visit.close()
-    visit = Visit(browser, f"{server}/foundations/training-and-fine-tuning/")
-    try:
-        math = visit.math()
-        assert math["math"] >= 5 and math["typeset"] == math["math"] and not math["errors"]
-    finally:
-        visit.close()
+    assert every_page[""]["diagrams"] == ["ok"]
+    math = every_page["foundations/training-and-fine-tuning/"]["math"]
+    assert math["math"] >= 5 and math["typeset"] == math["math"] and not math["errors"]
 
 
 def test_a_broken_diagram_fails_naming_the_page(site, server, browser):

@@ -51,7 +51,8 @@ SFT_ID = "rlhf-sft/merged"  # the starting point of every run below
 sft.model.merge_and_unload().save_pretrained(SFT_ID)
 tokenizer.save_pretrained(SFT_ID)
 sft_model = AutoModelForCausalLM.from_pretrained(SFT_ID)
-print("SFT model:", reasoning_scores(sft_model, tokenizer, test))
+sft_scores = reasoning_scores(sft_model, tokenizer, test)  # the baseline for every run below
+print("SFT model:", sft_scores)
 # --8<-- [end:sft]
 
 # --8<-- [start:log2]
@@ -117,11 +118,12 @@ for loss_type in ("sigmoid", "ipo", "hinge"):
 
 # --8<-- [start:dpo]
 STEPS = 100  # Colab GPU: about one epoch of your pairs
+EVERY = 25  # steps between two lines of the log
 
 
 def dpo(loss_type, curve=True):
     """DPO with LoRA from the SFT model; the reference is the SFT model (adapters disabled).
-    With ``curve``, the held-out pairs are scored every 25 steps as well as the training batch."""
+    With ``curve``, the held-out pairs are scored every EVERY steps, as the training batch is."""
     torch.manual_seed(0)
     config = DPOConfig(
         output_dir="dpo",
@@ -131,9 +133,9 @@ def dpo(loss_type, curve=True):
         lr_scheduler_type="linear",
         beta=0.1,
         loss_type=loss_type,
-        logging_steps=25,
+        logging_steps=EVERY,
         eval_strategy="steps" if curve else "no",
-        eval_steps=25,
+        eval_steps=EVERY,
         per_device_eval_batch_size=100,
         save_strategy="no",
         report_to="none",
@@ -167,23 +169,23 @@ for train_log, eval_log in zip(train_logs, eval_logs, strict=True):
         f"  {train_log['logps/rejected']:15.2f}  {eval_log['eval_rewards/margins']:16.2f}"
         f"  {eval_log['eval_rewards/accuracies']:8.0%}"
     )
-print("held-out task after DPO:", reasoning_scores(trainer.model, tokenizer, test))
+dpo_scores = reasoning_scores(trainer.model, tokenizer, test)
+print("held-out task after DPO:", dpo_scores)
 # --8<-- [end:dpo]
 
 # --8<-- [start:nll]
 print(f"{'run':<22} {'held-out pair accuracy':>22} {'log p(chosen)':>14} {'exact match':>12}")
-start = reasoning_scores(sft_model, tokenizer, test).exact_match
-print(f"{'SFT model (start)':<22} {'':>22} {'':>14} {start:>12.0%}")
-for name, run in [
-    ("DPO", trainer),
-    ("DPO + NLL (RPO)", dpo(["sigmoid", "sft"], curve=False)),  # scored once, at the end
-    ("NLL only (more SFT)", dpo(["sft"], curve=False)),
+print(f"{'SFT model (start)':<22} {'':>22} {'':>14} {sft_scores.exact_match:>12.0%}")
+for name, run, final, scores in [
+    ("DPO", trainer, eval_logs[-1], dpo_scores),  # the curve's last line, scored above
+    ("DPO + NLL (RPO)", dpo(["sigmoid", "sft"], curve=False), None, None),
+    ("NLL only (more SFT)", dpo(["sft"], curve=False), None, None),
 ]:
-    final = run.evaluate()
+    final = final or run.evaluate()  # the held-out pairs, once, at the end
+    scores = scores or reasoning_scores(run.model, tokenizer, test)
     print(
         f"{name:<22} {final['eval_rewards/accuracies']:>22.0%} "
-        f"{final['eval_logps/chosen']:>14.2f} "
-        f"{reasoning_scores(run.model, tokenizer, test).exact_match:>12.0%}"
+        f"{final['eval_logps/chosen']:>14.2f} {scores.exact_match:>12.0%}"
     )
 # --8<-- [end:nll]
 
@@ -222,11 +224,11 @@ for reply in [
 from trl import GRPOConfig, GRPOTrainer
 
 prompts = Dataset.from_list([{"prompt": row["messages"][:1]} for row in train])
-LOGGING_STEPS = 10  # one line of the log per 10 steps
+LOGGING_STEPS = 20  # one line of the log per 20 steps
 torch.manual_seed(0)
 config = GRPOConfig(
     output_dir="grpo",
-    max_steps=100,
+    max_steps=60,
     learning_rate=1e-4,
     per_device_train_batch_size=64,
     num_generations=8,  # 8 prompts x 8 sampled replies a step
@@ -255,6 +257,6 @@ for log in grpo.state.log_history:
             f"{log['step'] - LOGGING_STEPS + 1:>3}-{log['step']:<3}  {log['reward']:11.2f}"
             f"  {correct:7.0%}  {shaped / 0.2:6.0%}"
         )
-print("greedy, held-out: before", reasoning_scores(sft_model, tokenizer, test))
+print("greedy, held-out: before", sft_scores)
 print("                  after ", reasoning_scores(grpo.model, tokenizer, test))
 # --8<-- [end:grpo]
