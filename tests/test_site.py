@@ -64,6 +64,25 @@ DIAGRAM_STATES = """
 })
 """
 
+# For every drawn diagram, the smallest label as rendered, in CSS pixels: the label's font size
+# times the scale the svg is drawn at (mermaid scales a wide diagram down to the column), and
+# the label's first words, to name the diagram in a failure.
+DIAGRAM_TEXT = """
+() => [...document.querySelectorAll(".mermaid")].map((el) => {
+  const svg = el.shadowRoot && el.shadowRoot.querySelector("svg");
+  if (!svg) return null;
+  const box = svg.viewBox.baseVal;
+  const scale = box && box.width ? svg.getBoundingClientRect().width / box.width : 1;
+  const labels = [...svg.querySelectorAll("text, foreignObject span, foreignObject p")]
+    .filter((t) => t.textContent.trim() && !t.querySelector("span, p"));
+  if (!labels.length) return null;
+  const sizes = labels.map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
+  const smallest = Math.min(...sizes);
+  return {px: Math.round(smallest * 10) / 10, first: labels[0].textContent.trim().slice(0, 40)};
+})
+"""
+MIN_DIAGRAM_TEXT_PX = 12  # at a 1280-pixel window, Playwright's default viewport
+
 NOTEBOOK_STATE = """
 () => ({
   cells: document.querySelectorAll(".jp-Notebook .jp-CodeCell").length,
@@ -254,6 +273,7 @@ def check_page(browser, server: str, path: str) -> dict:
     try:
         problems = page_problems(visit, path)
         seen = {"problems": problems, "diagrams": visit.diagrams(1), "math": visit.math()}
+        seen["diagram_text"] = visit.page.evaluate(DIAGRAM_TEXT)
         if path in SCREENSHOTS:
             visit.screenshot(path.strip("/").replace("/", "_") or "home")
     finally:
@@ -278,6 +298,17 @@ def test_pages_with_diagrams_and_math_are_checked(every_page):
     assert every_page[""]["diagrams"] == ["ok"]
     math = every_page["foundations/training-and-fine-tuning/"]["math"]
     assert math["math"] >= 5 and math["typeset"] == math["math"] and not math["errors"]
+
+
+def test_diagram_labels_are_readable_at_page_width(every_page):
+    """A wide diagram is scaled down to the column: its labels must still render at 12 px."""
+    small = [
+        f"/{path}: diagram {i} ({text['first']!r}...): labels at {text['px']} px"
+        for path, seen in every_page.items()
+        for i, text in enumerate(seen["diagram_text"], 1)
+        if text and text["px"] < MIN_DIAGRAM_TEXT_PX
+    ]
+    assert not small, f"diagram text under {MIN_DIAGRAM_TEXT_PX} px:\n" + "\n".join(small)
 
 
 def test_a_broken_diagram_fails_naming_the_page(site, server, browser):
