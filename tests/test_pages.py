@@ -174,3 +174,22 @@ def test_an_empty_shown_output_is_empty_text():
     page = "```python\nprint(1)\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n```text\n```\n"
     (block,) = extract_blocks(expand_text(page, "p.md"))
     assert block.expected_output.text == ""
+
+
+def test_roadmap_is_drawn_from_the_nav():
+    from tools.roadmap import RoadmapError, roadmap
+
+    nav = [
+        {"Home": "index.md"},
+        {"Basics": ["basics/index.md", {"More": "basics/more.md"}]},
+        {"Tuning": [{"First": "tuning/first.md"}]},
+        {"Images": "images/index.md"},
+    ]
+    assert roadmap(nav) == (
+        'flowchart TD\n    P1["Basics"]\n    P2["Tuning"]\n    P3["Images"]\n'
+        "    P1 --> P2\n    P2 --> P3\n"
+    )
+    drawn = roadmap(nav, {"images/index.md": ["basics/index.md"]})
+    assert "P1 --> P3" in drawn and "P2 --> P3" not in drawn
+    with pytest.raises(RoadmapError, match="basics/gone.md does not start a part of the nav"):
+        roadmap(nav, {"images/index.md": ["basics/gone.md"]})

@@ -25,7 +25,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from tools.chapters import chapters, colab_url, notebook_path, site_path
-from tools.pages import ROOT, page_name
+from tools.pages import ROOT, page_name, site_config
+from tools.roadmap import nav_parts
 
 # One process builds the site and drives the browser for every test here (tests/conftest.py).
 pytestmark = pytest.mark.browser
@@ -128,6 +129,11 @@ def test_build_is_strict_and_complete(site):
     assert (site / "assets/vendor/mermaid/mermaid.min.js").is_file()
     assert (site / "assets/vendor/mathjax/tex-svg-full.js").is_file()
     assert not (site / "includes").exists()  # fragments are not published as pages
+    # The roadmap is drawn from the nav: every part of the guide is a box on the home page
+    home = (site / "index.html").read_text(encoding="utf-8")
+    roadmap = home[home.index('<pre class="mermaid">') : home.index("</pre>")]
+    for title, _first in nav_parts(site_config()["nav"]):
+        assert f'["{title}"]' in roadmap, title
     # MathJax only where there is math (tools/mkdocs_hooks.py: on_post_page)
     assert "tex-svg-full.js" not in (site / "foundations/index.html").read_text(encoding="utf-8")
     math_page = (site / "foundations/training-and-fine-tuning/index.html").read_text("utf-8")

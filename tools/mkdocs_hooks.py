@@ -45,6 +45,7 @@ from tools.pages import (  # noqa: E402
     expand_text,
     page_name,
 )
+from tools.roadmap import ROADMAP, RoadmapError, roadmap  # noqa: E402
 
 ICONS = Path(material.__file__).parent / "templates" / ".icons"  # bundled with the theme
 # nbconvert's page template loads MathJax 2 from cdnjs; the site already loads its own MathJax 3.
@@ -98,6 +99,12 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if NOTEBOOKS_TABLE in markdown:
         table = notebooks_table(page.file.src_uri, page.url, config["nav"])
         markdown = markdown.replace(NOTEBOOKS_TABLE, table)
+    if ROADMAP in markdown:
+        try:
+            diagram = roadmap(config["nav"], (config["extra"] or {}).get("roadmap_requires"))
+        except RoadmapError as error:
+            raise PluginError(str(error)) from None
+        markdown = markdown.replace(ROADMAP, f"```mermaid\n{diagram}```")
     return _with_buttons(markdown, page.file.src_uri, page.url)
 
 
