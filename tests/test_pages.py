@@ -193,3 +193,17 @@ def test_roadmap_is_drawn_from_the_nav():
     assert "P1 --> P3" in drawn and "P2 --> P3" not in drawn
     with pytest.raises(RoadmapError, match="basics/gone.md does not start a part of the nav"):
         roadmap(nav, {"images/index.md": ["basics/gone.md"]})
+
+
+def test_math_reads_as_text_where_mathjax_does_not_run():
+    from tools.plain_math import plain_math, tex_to_text
+
+    assert tex_to_text(r"\alpha / \sqrt{r}") == "α / √r"
+    assert tex_to_text(r"\frac{\alpha}{r} \cdot \Delta W") == "α/r · Δ W"
+    assert tex_to_text(r"\mathrm{softmax}\left(\frac{QK^\top}{\sqrt{d}}\right)") == (
+        "softmax((QK^ᵀ)/(√d))"
+    )
+    assert plain_math(r"The scaling \(\alpha / r\), as \[h = W_0 x\] shows") == (
+        "The scaling α / r, as h = W_0 x shows"
+    )
+    assert plain_math("no math: a\\n b") == "no math: a\\n b"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import subprocess
@@ -134,6 +135,11 @@ def test_build_is_strict_and_complete(site):
     roadmap = home[home.index('<pre class="mermaid">') : home.index("</pre>")]
     for title, _first in nav_parts(site_config()["nav"]):
         assert f'["{title}"]' in roadmap, title
+    # Search results show math as text, not TeX (tools/mkdocs_hooks.py: on_post_build)
+    index = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
+    raw = [d["location"] for d in index["docs"] if re.search(r"\\[(\[]", d["title"] + d["text"])]
+    assert not raw, f"raw TeX in the search index: {raw}"
+    assert "The scaling rule: α / r against α / √r" in {d["title"] for d in index["docs"]}
     # MathJax only where there is math (tools/mkdocs_hooks.py: on_post_page)
     assert "tex-svg-full.js" not in (site / "foundations/index.html").read_text(encoding="utf-8")
     math_page = (site / "foundations/training-and-fine-tuning/index.html").read_text("utf-8")

@@ -45,6 +45,7 @@ from tools.pages import (  # noqa: E402
     expand_text,
     page_name,
 )
+from tools.plain_math import plain_math  # noqa: E402
 from tools.roadmap import ROADMAP, RoadmapError, roadmap  # noqa: E402
 
 ICONS = Path(material.__file__).parent / "templates" / ".icons"  # bundled with the theme
@@ -238,3 +239,16 @@ def on_post_page(output: str, page, config) -> str:
     if any(mark in output for mark in HAS_MATH):
         return output
     return MATHJAX_TAGS_RE.sub("", output)
+
+
+@event_priority(-100)  # after the search plugin has written its index
+def on_post_build(config) -> None:
+    """Search results show math as text (α / √r), never as raw TeX: the index is built from the
+    pages' source, where MathJax has not run."""
+    path = Path(config["site_dir"]) / "search" / "search_index.json"
+    if not path.is_file():
+        return
+    index = json.loads(path.read_text(encoding="utf-8"))
+    for doc in index.get("docs", []):
+        doc["title"], doc["text"] = plain_math(doc["title"]), plain_math(doc["text"])
+    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
