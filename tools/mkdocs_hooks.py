@@ -1,5 +1,7 @@
-"""MkDocs hooks: fail the build on a broken include, show the block markers to the reader, and
-publish the chapters' notebooks.
+"""MkDocs hooks: fail the build on a broken include, show the block markers to the reader,
+publish the chapters' notebooks, draw the home roadmap from the nav (``tools/roadmap.py``), load
+MathJax only on pages with math, and turn the search index's TeX into text
+(``tools/plain_math.py``).
 
 Registered in mkdocs.yml under ``hooks:``. The markers themselves are described in
 ``tools/pages.py``; here they become admonitions, so a reader sees why a block is not run. The
