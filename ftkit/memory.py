@@ -310,7 +310,7 @@ def _states(
 
 
 def _activations(
-    shape, method, tokens, precision, checkpointing, lora_r, lora_targets, fp32_residual=False
+    shape, method, tokens, precision, checkpointing, lora_r, lora_targets, fp32_residual
 ):
     """Bytes saved for the backward pass: ``(activations, one recomputed layer, logits)``.
     ``fp32_residual``: the residual stream is fp32 (an upcast embedding feeds it)."""

@@ -16,6 +16,7 @@ exact, decimals within their tolerance), or when it runs past ``BLOCK_TIMEOUT_S`
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -94,14 +95,19 @@ def _run(block: Block, state: _Page) -> None:
             )
 
 
+@functools.cache
+def _selected(session) -> frozenset:
+    """The blocks this session runs (after -k and the like), in any process."""
+    return frozenset(
+        getattr(i, "callspec", None) and i.callspec.params.get("block") for i in session.items
+    )
+
+
 def _split_from(block: Block, above: list[Block], session) -> str | None:
     """Why this run is wrong, if a block above ``block`` was selected in this session but did
     not run in this process: under pytest-xdist, another process has it, and each would run
     the page's blocks twice (the scheduler in tests/conftest.py keeps a page in one process)."""
-    selected = {
-        getattr(i, "callspec", None) and i.callspec.params.get("block") for i in session.items
-    }
-    elsewhere = [b for b in above if b in selected]
+    elsewhere = [b for b in above if b in _selected(session)]
     if elsewhere and os.environ.get("PYTEST_XDIST_WORKER"):
         return (
             f"{block.where}: the blocks above it ({', '.join(str(b.line) for b in elsewhere)}) "

@@ -263,9 +263,10 @@ def site_pages(site: Path) -> list[str]:
     return found
 
 
-def page_problems(visit: Visit, path: str, diagram_timeout_ms: int = RENDER_TIMEOUT_MS) -> list:
-    """Everything wrong with an open page once its diagrams and math have settled, each line
-    naming the page (the console is read last: rendering can log errors of its own)."""
+def inspect_page(visit: Visit, path: str, diagram_timeout_ms: int = RENDER_TIMEOUT_MS) -> dict:
+    """An open page once its diagrams and math have settled: their states, and everything wrong
+    with it as ``problems``, each line naming the page (the console is read last: rendering can
+    log errors of its own)."""
     diagrams = visit.diagrams(diagram_timeout_ms)
     math = visit.math()
     problems = [f"/{path}: console error: {e}" for e in visit.errors]
@@ -275,16 +276,15 @@ def page_problems(visit: Visit, path: str, diagram_timeout_ms: int = RENDER_TIME
             problems.append(f"/{path}: Mermaid diagram {i}: {state}")
     if math["typeset"] < math["math"] or math["errors"]:
         problems.append(f"/{path}: math not typeset: {math}")
-    return problems
+    return {"problems": problems, "diagrams": diagrams, "math": math}
 
 
 def check_page(browser, server: str, path: str) -> dict:
-    """Open one page: everything wrong with it, and the state of its diagrams and math (a
+    """Open one page: ``inspect_page``'s report, with the size of its diagrams' labels (and a
     screenshot for SCREENSHOTS)."""
     visit = Visit(browser, f"{server}/{path}")
     try:
-        problems = page_problems(visit, path)
-        seen = {"problems": problems, "diagrams": visit.diagrams(1), "math": visit.math()}
+        seen = inspect_page(visit, path)
         seen["diagram_text"] = visit.page.evaluate(DIAGRAM_TEXT)
         if path in SCREENSHOTS:
             visit.screenshot(path.strip("/").replace("/", "_") or "home")
@@ -335,7 +335,7 @@ def test_a_broken_diagram_fails_naming_the_page(site, server, browser):
         # mermaid throws on the diagram (an uncaught "Parse error") and leaves it undrawn: wait
         # for that event (however long a loaded machine takes), then read the page as is.
         visit.wait_for_error("Parse error")
-        problems = page_problems(visit, "broken-diagram.html", diagram_timeout_ms=1)
+        problems = inspect_page(visit, "broken-diagram.html", diagram_timeout_ms=1)["problems"]
     finally:
         visit.close()
         broken.unlink()
