@@ -22,9 +22,11 @@ from ftkit.tasks import score
 # --8<-- [start:generate] docs/sft/reasoning.md
 @contextlib.contextmanager
 def left_padded_eval(model, tokenizer):
-    """Eval mode and left padding for batched generation; both restored on exit.
+    """Eval mode and left padding for batched generation; both restored on
+    exit.
 
-    Left padding puts every prompt's last token right before the first generated one.
+    Left padding puts every prompt's last token right before the first
+    generated one.
     """
     was_training, side = model.training, tokenizer.padding_side
     model.eval()
@@ -36,9 +38,15 @@ def left_padded_eval(model, tokenizer):
         tokenizer.padding_side = side
 
 
-def greedy_new_text(model, tokenizer, batch, max_new_tokens: int) -> list[str]:
-    """Greedy decoding of a left-padded batch: each row's new tokens, decoded without the
-    special tokens (the end of turn that stops a reply, the padding)."""
+def greedy_new_text(
+    model,
+    tokenizer,
+    batch,
+    max_new_tokens: int,
+) -> list[str]:
+    """Greedy decoding of a left-padded batch: each row's new tokens, decoded
+    without the special tokens (the end of turn that stops a reply, the
+    padding)."""
     out = model.generate(
         **batch.to(model.device),
         max_new_tokens=max_new_tokens,
@@ -51,33 +59,50 @@ def greedy_new_text(model, tokenizer, batch, max_new_tokens: int) -> list[str]:
 
 @torch.no_grad()
 def generate_replies(
-    model, tokenizer, chats, max_new_tokens: int = 48, batch_size: int = 64
+    model,
+    tokenizer,
+    chats,
+    max_new_tokens: int = 48,
+    batch_size: int = 64,
 ) -> list[str]:
-    """Greedy replies to chats, in order, decoded without the prompt and special tokens.
+    """Greedy replies to chats, in order, decoded without the prompt and
+    special tokens.
 
-    Each chat is a list of messages ending with a user turn; the chat template adds the
-    assistant's header (``add_generation_prompt=True``), so the model's next tokens are its
-    reply. Prompts are padded on the left, so every row's last token sits right before the
-    first generated one. The model's train/eval mode and the tokenizer's padding side are
-    restored afterwards.
+    Each chat is a list of messages ending with a user turn; the chat template
+    adds the assistant's header (``add_generation_prompt=True``), so the
+    model's next tokens are its reply. Prompts are padded on the left, so
+    every row's last token sits right before the first generated one. The
+    model's train/eval mode and the tokenizer's padding side are restored
+    afterwards.
 
     Raises:
-        ValueError: no chats, or a chat that breaks ``ftkit.chat.check_messages`` or does not
-            end with a user turn (named by its index).
+        ValueError: no chats, or a chat that breaks
+            ``ftkit.chat.check_messages`` or does not end with a user turn
+            (named by its index).
     """
     chats = list(chats)
     if not chats:
         raise ValueError("generate_replies: no chats given")
     for i, chat in enumerate(chats):
-        require_messages(chat, f"chats[{i}]", "generate_replies: ", last="user")
+        where = f"chats[{i}]"
+        require_messages(chat, where, "generate_replies: ", last="user")
     replies = []
     with left_padded_eval(model, tokenizer):
         for start in range(0, len(chats), batch_size):
             prompts = [
-                tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+                tokenizer.apply_chat_template(
+                    chat,
+                    add_generation_prompt=True,
+                    tokenize=False,
+                )
                 for chat in chats[start : start + batch_size]
             ]
-            batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+            batch = tokenizer(
+                prompts,
+                return_tensors="pt",
+                padding=True,
+                add_special_tokens=False,
+            )
             replies += greedy_new_text(model, tokenizer, batch, max_new_tokens)
     return replies
 

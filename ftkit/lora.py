@@ -55,7 +55,8 @@ class AdapterNotFoundError(LoRAError, FileNotFoundError):
 
 # --8<-- [start:layer] docs/peft/lora.md
 class LoRALinear(nn.Module):
-    """A frozen ``nn.Linear`` plus a trainable low-rank update: h = W0 x + (alpha/r) B A x."""
+    """A frozen ``nn.Linear`` plus a trainable low-rank update:
+    h = W0 x + (alpha/r) B A x."""
 
     def __init__(
         self,
@@ -68,34 +69,41 @@ class LoRALinear(nn.Module):
     ):
         super().__init__()
         out_features, in_features = base_layer.weight.shape
-        if not isinstance(r, int) or not 1 <= r <= min(in_features, out_features):
+        max_r = min(in_features, out_features)
+        if not isinstance(r, int) or not 1 <= r <= max_r:
             raise LoRAError(
                 f"{name}: rank r={r!r} must be an integer from 1 to "
-                f"min(in_features, out_features) = {min(in_features, out_features)}"
+                f"min(in_features, out_features) = {max_r}"
             )
-        self.base_layer, self.name, self.r, self.alpha = base_layer, name, r, alpha
-        self.use_rslora = use_rslora
-        self.scaling = alpha / math.sqrt(r) if use_rslora else alpha / r  # rsLoRA: alpha/sqrt(r)
-        like = {"dtype": base_layer.weight.dtype, "device": base_layer.weight.device}
-        self.lora_A = nn.Parameter(torch.empty(r, in_features, **like))
-        self.lora_B = nn.Parameter(torch.zeros(out_features, r, **like))  # B = 0: ΔW = 0 at start
-        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # as nn.Linear (and peft) init
+        self.base_layer, self.name = base_layer, name
+        self.r, self.alpha, self.use_rslora = r, alpha, use_rslora
+        # rsLoRA scales by alpha/sqrt(r) instead of alpha/r
+        self.scaling = alpha / math.sqrt(r) if use_rslora else alpha / r
+        w = base_layer.weight
+        self.lora_A = nn.Parameter(w.new_empty(r, in_features))
+        # B = 0, so ΔW = B A = 0 at the start
+        self.lora_B = nn.Parameter(w.new_zeros(out_features, r))
+        # the same init as nn.Linear's weight (and peft's A)
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.merged = False
 
     def delta_weight(self) -> torch.Tensor:
-        """ΔW = (alpha / r) B A, the update that merging adds to W0 (shape out x in)."""
+        """ΔW = (alpha / r) B A, what merging adds to W0 (shape out x in)."""
         return self.scaling * (self.lora_B @ self.lora_A)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.base_layer(x)  # W0 x + b, frozen
         if self.merged:  # ΔW already lives inside W0
             return h
-        # x -> A -> B: two thin matmuls (r numbers in between), never the out x in matrix ΔW
-        return h + F.linear(F.linear(self.dropout(x), self.lora_A), self.lora_B) * self.scaling
+        # x -> A -> B: two thin matmuls (r numbers in between),
+        # never the out x in matrix ΔW
+        ax = F.linear(self.dropout(x), self.lora_A)
+        return h + F.linear(ax, self.lora_B) * self.scaling
 
     def merge(self) -> None:
-        """W0 <- W0 + ΔW: one matrix again, so inference costs what the base model costs."""
+        """W0 <- W0 + ΔW: one matrix again, so inference costs what the base
+        model costs."""
         if self.merged:
             raise LoRAError(f"{self.name}: already merged; unmerge() first")
         with torch.no_grad():
@@ -103,7 +111,8 @@ class LoRALinear(nn.Module):
         self.merged = True
 
     def unmerge(self) -> None:
-        """W0 <- W0 - ΔW: back to the frozen base weight, to go on training or swap adapters."""
+        """W0 <- W0 - ΔW: back to the frozen base weight, to go on training
+        or swap adapters."""
         if not self.merged:
             raise LoRAError(f"{self.name}: not merged; nothing to unmerge")
         with torch.no_grad():
@@ -112,7 +121,8 @@ class LoRALinear(nn.Module):
 
     def extra_repr(self) -> str:
         out_features, in_features = self.base_layer.weight.shape
-        return f"{in_features} -> r={self.r} -> {out_features}, scaling={self.scaling:g}"
+        shape = f"{in_features} -> r={self.r} -> {out_features}"
+        return f"{shape}, scaling={self.scaling:g}"
 
 
 # --8<-- [end:layer]
@@ -120,7 +130,8 @@ class LoRALinear(nn.Module):
 
 # --8<-- [start:dora] docs/peft/lora.md
 class DoRALinear(LoRALinear):
-    """DoRA: W' = m * (W0 + ΔW) / ||W0 + ΔW||, with the magnitude m learned per output row."""
+    """DoRA: W' = m * (W0 + ΔW) / ||W0 + ΔW||, with the magnitude m learned
+    per output row."""
 
     def __init__(
         self,
@@ -132,34 +143,43 @@ class DoRALinear(LoRALinear):
         name: str = "linear",
     ):
         super().__init__(base_layer, r, alpha, dropout, use_rslora, name)
-        # m starts as the row norms of W0, so W' = W0 at step 0 (B = 0 as in LoRA)
-        self.lora_magnitude = nn.Parameter(base_layer.weight.detach().norm(dim=1))
+        # m starts as the row norms of W0, so W' = W0 at step 0 (B = 0 as in
+        # LoRA)
+        row_norms = base_layer.weight.detach().norm(dim=1)
+        self.lora_magnitude = nn.Parameter(row_norms)
 
     def weight_norm(self) -> torch.Tensor:
-        """||W0 + ΔW|| per output row, a constant for backpropagation (DoRA Section 4.3)."""
-        return (self.base_layer.weight + self.delta_weight()).norm(dim=1).detach()
+        """||W0 + ΔW|| per output row, a constant for backpropagation (DoRA
+        Section 4.3)."""
+        weight = self.base_layer.weight + self.delta_weight()
+        return weight.norm(dim=1).detach()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.base_layer(x)  # W0 x + b
         if self.merged:
             return h
-        scale = self.lora_magnitude / self.weight_norm()  # m / ||W0 + ΔW||, one per output
+        # m / ||W0 + ΔW||, one per output
+        scale = self.lora_magnitude / self.weight_norm()
         x_d = self.dropout(x)
+        bias = self.base_layer.bias
         if x_d is x:  # no dropout: reuse W0 x (h without its bias)
-            base = h if self.base_layer.bias is None else h - self.base_layer.bias
+            base = h if bias is None else h - bias
         else:  # as peft: the direction term sees the dropped-out input
             base = F.linear(x_d, self.base_layer.weight)
         lora = F.linear(F.linear(x_d, self.lora_A), self.lora_B) * self.scaling
-        # h + (scale - 1) W0 x + scale ΔW x  ==  scale (W0 + ΔW) x + b  without dropout
+        # without dropout,
+        # h + (scale - 1) W0 x + scale ΔW x  ==  scale (W0 + ΔW) x + b
         return h + (scale - 1) * base + scale * lora
 
     def merge(self) -> None:
-        """W0 <- m * (W0 + ΔW) / ||W0 + ΔW||, remembering the factor so unmerge can undo it."""
+        """W0 <- m * (W0 + ΔW) / ||W0 + ΔW||, remembering the factor so
+        unmerge can undo it."""
         if self.merged:
             raise LoRAError(f"{self.name}: already merged; unmerge() first")
         with torch.no_grad():
             scale = (self.lora_magnitude / self.weight_norm()).unsqueeze(1)
-            self.base_layer.weight.copy_(scale * (self.base_layer.weight + self.delta_weight()))
+            weight = self.base_layer.weight
+            weight.copy_(scale * (weight + self.delta_weight()))
         self.register_buffer("merge_scale", scale, persistent=False)
         self.merged = True
 
@@ -168,8 +188,9 @@ class DoRALinear(LoRALinear):
         if not self.merged:
             raise LoRAError(f"{self.name}: not merged; nothing to unmerge")
         with torch.no_grad():
-            self.base_layer.weight.copy_(self.base_layer.weight / self.merge_scale)
-            self.base_layer.weight -= self.delta_weight()
+            weight = self.base_layer.weight
+            weight.copy_(weight / self.merge_scale)
+            weight -= self.delta_weight()
         del self.merge_scale
         self.merged = False
 

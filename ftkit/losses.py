@@ -83,28 +83,33 @@ def dpo_loss(
     chosen_lengths: torch.Tensor | None = None,
     rejected_lengths: torch.Tensor | None = None,
 ) -> DPOOutput:
-    """The DPO loss of a batch of pairs, from sequence log-probabilities (``sequence_logps``).
+    """The DPO loss of a batch of pairs, from sequence log-probabilities
+    (``sequence_logps``).
 
-    With h = log(pi(y_w)/pi_ref(y_w)) - log(pi(y_l)/pi_ref(y_l)), the chosen reply's log-ratio
-    minus the rejected one's:
+    With h = log(pi(y_w)/pi_ref(y_w)) - log(pi(y_l)/pi_ref(y_l)), the chosen
+    reply's log-ratio minus the rejected one's:
 
-    - ``"sigmoid"`` (DPO): -log sigmoid(beta * h). When the policy is the reference, h = 0
-      and the loss is log 2.
-    - ``"ipo"`` (IPO): (h' - 1 / (2 beta))^2, where h' uses each log-ratio divided by its
-      completion's token count (pass ``chosen_lengths`` and ``rejected_lengths``), as TRL does.
+    - ``"sigmoid"`` (DPO): -log sigmoid(beta * h). When the policy is the
+      reference, h = 0 and the loss is log 2.
+    - ``"ipo"`` (IPO): (h' - 1 / (2 beta))^2, where h' uses each log-ratio
+      divided by its completion's token count (pass ``chosen_lengths`` and
+      ``rejected_lengths``), as TRL does.
     - ``"hinge"`` (SLiC): max(0, 1 - beta * h).
 
     Raises:
-        ValueError: an unknown ``loss_type``, beta <= 0, IPO without lengths, or shapes that
-            do not match.
+        ValueError: an unknown ``loss_type``, beta <= 0, IPO without
+            lengths, or shapes that do not match.
     """
     if loss_type not in LOSS_TYPES:
-        raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
+        known = f"loss_type must be one of {LOSS_TYPES}"
+        raise ValueError(f"{known}, got {loss_type!r}")
     if beta <= 0:
         raise ValueError(f"beta must be positive, got {beta}")
-    shapes = {tuple(t.shape) for t in (policy_chosen, policy_rejected, ref_chosen, ref_rejected)}
+    logps = (policy_chosen, policy_rejected, ref_chosen, ref_rejected)
+    shapes = sorted({tuple(t.shape) for t in logps})
     if len(shapes) != 1:
-        raise ValueError(f"the four log-probability tensors differ in shape: {sorted(shapes)}")
+        what = "the four log-probability tensors"
+        raise ValueError(f"{what} differ in shape: {shapes}")
     chosen_ratio = policy_chosen - ref_chosen
     rejected_ratio = policy_rejected - ref_rejected
     if loss_type == "sigmoid":
@@ -113,11 +118,16 @@ def dpo_loss(
         losses = torch.relu(1 - beta * (chosen_ratio - rejected_ratio))
     else:
         if chosen_lengths is None or rejected_lengths is None:
-            raise ValueError("IPO averages over tokens: pass chosen_lengths and rejected_lengths")
+            needs = "pass chosen_lengths and rejected_lengths"
+            raise ValueError(f"IPO averages over tokens: {needs}")
         chosen_mean = chosen_ratio / chosen_lengths.clamp(min=1)  # per token
         rejected_mean = rejected_ratio / rejected_lengths.clamp(min=1)
         losses = (chosen_mean - rejected_mean - 1 / (2 * beta)) ** 2
-    return DPOOutput(losses, beta * chosen_ratio.detach(), beta * rejected_ratio.detach())
+    return DPOOutput(
+        losses,
+        beta * chosen_ratio.detach(),
+        beta * rejected_ratio.detach(),
+    )
 
 
 # --8<-- [end:dpo_loss]

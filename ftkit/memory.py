@@ -172,14 +172,21 @@ class MemoryEstimate:
 
 
 # --8<-- [start:activations] docs/quantization/qlora.md
-def activation_elements_per_token(shape: ModelShape, method: str, r: int = 16, n_targets=7):
-    """Elements saved for backward per token, per decoder layer and for the head.
+def activation_elements_per_token(
+    shape: ModelShape,
+    method: str,
+    r: int = 16,
+    n_targets=7,
+):
+    """Elements saved for backward per token, per decoder layer and for the
+    head.
 
-    Counted on Hugging Face's Llama layer (SDPA attention, so no seq x seq matrix):
-    full fine-tuning saves 8h (norm inputs and outputs, q, attention output and the inputs of
-    the projections) + 2 kv (k and v) + 4i (gate, its SiLU, up, their product) + one
-    log-sum-exp per head. With frozen norms (LoRA, QLoRA) the two norm outputs kept for their
-    weight gradients go (-2h), and each LoRA layer saves its r-wide A output (+r).
+    Counted on Hugging Face's Llama layer (SDPA attention, so no seq x seq
+    matrix): full fine-tuning saves 8h (norm inputs and outputs, q, attention
+    output and the inputs of the projections) + 2 kv (k and v) + 4i (gate,
+    its SiLU, up, their product) + one log-sum-exp per head. With frozen
+    norms (LoRA, QLoRA) the two norm outputs kept for their weight gradients
+    go (-2h), and each LoRA layer saves its r-wide A output (+r).
     """
     h, i, kv, a = shape.hidden, shape.intermediate, shape.kv_dim, shape.heads
     if method == "full":
@@ -356,34 +363,45 @@ class MeasuredPeak:
 
 # --8<-- [start:measure] docs/quantization/qlora.md
 def measure_peak(fn) -> MeasuredPeak:
-    """Run ``fn()`` under PyTorch's memory profiler and return the peak of live CPU tensors.
+    """Run ``fn()`` under PyTorch's memory profiler and return the peak of
+    live CPU tensors.
 
-    The profiler sees every allocation and free and labels each tensor (parameter, gradient,
-    optimizer state, activation...). Only tensors created inside ``fn`` count, so build the
-    model inside it. Slower than a plain run (it records every op with its stack).
+    The profiler sees every allocation and free and labels each tensor
+    (parameter, gradient, optimizer state, activation...). Only tensors
+    created inside ``fn`` count, so build the model inside it. Slower than a
+    plain run (it records every op with its stack).
     """
     from torch.profiler import ProfilerActivity, profile
 
     with profile(
-        activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True, with_stack=True
+        activities=[ProfilerActivity.CPU],
+        profile_memory=True,
+        record_shapes=True,
+        with_stack=True,
     ) as prof:
         fn()
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
-        # Deprecated for CUDA in favour of memory snapshots, which do not exist for the CPU.
+        # Deprecated for CUDA in favour of memory snapshots, which do not
+        # exist for the CPU.
         warnings.simplefilter("ignore", FutureWarning)
         path = Path(folder) / "timeline.json"
         prof.export_memory_timeline(str(path), device="cpu")
         _times, sizes = json.loads(path.read_text())
     totals = [sum(row) for row in sizes]
     at_peak = sizes[max(range(len(totals)), key=totals.__getitem__)]
-    # Column 0 is a spare; then one column per category in the profiler's order.
+    # Column 0 is a spare; then a column per category, in the profiler's
+    # order.
     by_category = dict(zip(CATEGORIES, at_peak[1:], strict=True))
     return MeasuredPeak(max(totals), by_category)
 
 
-def activation_bytes_saved(model: torch.nn.Module, input_ids: torch.Tensor) -> int:
-    """Bytes of the tensors autograd saves for backward in one forward pass (each storage
-    once, the model's own weights excluded): the activations, counted exactly."""
+def activation_bytes_saved(
+    model: torch.nn.Module,
+    input_ids: torch.Tensor,
+) -> int:
+    """Bytes of the tensors autograd saves for backward in one forward pass
+    (each storage once, the model's own weights excluded): the activations,
+    counted exactly."""
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved = {}
 

@@ -74,20 +74,24 @@ class QuantError(ValueError):
 
 # --8<-- [start:nf4_levels] docs/quantization/index.md
 def nf4_levels() -> torch.Tensor:
-    """Derive the 16 NF4 levels from quantiles of the standard normal (QLoRA, Section 3).
+    """Derive the 16 NF4 levels from quantiles of the standard normal (QLoRA,
+    Section 3).
 
-    Eight levels for the positive half and seven for the negative half, plus an exact zero, so
-    that 0 (padding, zero weights) is representable. The quantiles are taken between
-    ``offset`` and 0.5, where ``offset`` sits halfway between 1 - 1/(2*15) and 1 - 1/(2*16): the
-    extreme quantile of the normal is infinite, so the outermost level needs a finite stand-in.
+    Eight levels for the positive half and seven for the negative half, plus
+    an exact zero, so that 0 (padding, zero weights) is representable. The
+    quantiles are taken between ``offset`` and 0.5, where ``offset`` sits
+    halfway between 1 - 1/(2*15) and 1 - 1/(2*16): the extreme quantile of
+    the normal is infinite, so the outermost level needs a finite stand-in.
     Both halves are then scaled so the largest level is exactly 1.
     """
+    f64 = torch.float64
     offset = 0.5 * ((1 - 1 / (2 * 15)) + (1 - 1 / (2 * 16)))
-    probs_pos = torch.linspace(offset, 0.5, 9, dtype=torch.float64)[:-1]  # 8 positive levels
-    probs_neg = torch.linspace(offset, 0.5, 8, dtype=torch.float64)[:-1]  # 7 negative levels
-    positive = torch.special.ndtri(probs_pos)  # ndtri = inverse CDF of N(0, 1)
+    probs_pos = torch.linspace(offset, 0.5, 9, dtype=f64)[:-1]  # 8 levels
+    probs_neg = torch.linspace(offset, 0.5, 8, dtype=f64)[:-1]  # 7 levels
+    positive = torch.special.ndtri(probs_pos)  # inverse CDF of N(0, 1)
     negative = -torch.special.ndtri(probs_neg)
-    levels = torch.cat([negative, torch.zeros(1, dtype=torch.float64), positive]).sort().values
+    zero = torch.zeros(1, dtype=f64)
+    levels = torch.cat([negative, zero, positive]).sort().values
     return (levels / levels.abs().max()).float()
 
 
@@ -131,32 +135,41 @@ def _check_input(x: torch.Tensor, blocksize: int | None = None) -> None:
 
 # --8<-- [start:int8] docs/quantization/index.md
 def absmax_quantize(x: torch.Tensor, blocksize: int | None = None):
-    """Symmetric INT8: ``q = round(127 * x / absmax)``, one absmax per tensor or per block.
+    """Symmetric INT8: ``q = round(127 * x / absmax)``, one absmax per tensor
+    or per block.
 
-    Returns ``(q, absmax)``: ``q`` int8 of x's shape, ``absmax`` one float per block (a 1-element
-    tensor without blocks). A short last block is allowed, as in ``quantize_4bit``.
+    Returns ``(q, absmax)``: ``q`` int8 of x's shape, ``absmax`` one float
+    per block (a 1-element tensor without blocks). A short last block is
+    allowed, as in ``quantize_4bit``.
     """
     _check_input(x, blocksize)
     flat = x.float().reshape(-1)
     size = blocksize or flat.numel()
     blocks = list(flat.split(size))  # the last block may be shorter
     absmax = torch.stack([b.abs().max() for b in blocks]).clamp(min=1e-12)
-    q = torch.cat([torch.round(127 * b / m) for b, m in zip(blocks, absmax, strict=True)])
+    pairs = zip(blocks, absmax, strict=True)
+    q = torch.cat([torch.round(127 * b / m) for b, m in pairs])
     return q.to(torch.int8).reshape(x.shape), absmax
 
 
-def absmax_dequantize(q: torch.Tensor, absmax: torch.Tensor, blocksize: int | None = None):
+def absmax_dequantize(
+    q: torch.Tensor,
+    absmax: torch.Tensor,
+    blocksize: int | None = None,
+):
     """Undo ``absmax_quantize``: ``x ~= q * absmax / 127`` block by block."""
     flat = q.float().reshape(-1)
     blocks = flat.split(blocksize or flat.numel())
-    return torch.cat([b * m / 127 for b, m in zip(blocks, absmax, strict=True)]).reshape(q.shape)
+    pairs = zip(blocks, absmax, strict=True)
+    return torch.cat([b * m / 127 for b, m in pairs]).reshape(q.shape)
 
 
 def zeropoint_quantize(x: torch.Tensor):
-    """Asymmetric INT8 over [min, max]: ``q = round(scale * x) + zero``, q in 0..255.
+    """Asymmetric INT8 over [min, max]: ``q = round(scale * x) + zero``, q in
+    0..255.
 
-    Uses all 256 codes even when the values are not centred on zero (after a ReLU, say).
-    Returns ``(q, scale, zero)`` with q as uint8.
+    Uses all 256 codes even when the values are not centred on zero (after a
+    ReLU, say). Returns ``(q, scale, zero)`` with q as uint8.
     """
     _check_input(x)
     lo, hi = x.min().float(), x.max().float()
@@ -166,7 +179,11 @@ def zeropoint_quantize(x: torch.Tensor):
     return q.to(torch.uint8), scale, zero
 
 
-def zeropoint_dequantize(q: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor):
+def zeropoint_dequantize(
+    q: torch.Tensor,
+    scale: torch.Tensor,
+    zero: torch.Tensor,
+):
     """Undo ``zeropoint_quantize``: ``x ~= (q - zero) / scale``."""
     return (q.float() - zero) / scale
 
@@ -232,19 +249,23 @@ class Quantized4bit:
 
 # --8<-- [start:blockwise] docs/quantization/index.md
 def quantize_blockwise(x: torch.Tensor, levels: torch.Tensor, blocksize: int):
-    """Split x into blocks, divide each by its absmax, pick the nearest level for each value.
+    """Split x into blocks, divide each by its absmax, pick the nearest level
+    for each value.
 
-    Returns ``(codes, absmax)``: int64 codes into the sorted ``levels`` and one fp32 absmax per
-    block. A value exactly halfway between two levels takes the lower one.
+    Returns ``(codes, absmax)``: int64 codes into the sorted ``levels`` and
+    one fp32 absmax per block. A value exactly halfway between two levels
+    takes the lower one.
     """
     flat = x.float().reshape(-1)
     n_full = flat.numel() // blocksize * blocksize
-    full, rest = flat[:n_full].reshape(-1, blocksize), flat[n_full:]  # one block per row
+    full = flat[:n_full].reshape(-1, blocksize)  # one block per row
+    rest = flat[n_full:]
     absmax = full.abs().amax(dim=1)
-    if rest.numel():  # the documented rule for the rest: one shorter last block
+    if rest.numel():  # the documented rule: one shorter last block
         absmax = torch.cat([absmax, rest.abs().max().reshape(1)])
-    scale = absmax.clamp(min=1e-38)  # an all-zero block stays zero instead of 0/0
-    normed = torch.cat([(full / scale[: len(full), None]).reshape(-1), rest / scale[-1]])
+    scale = absmax.clamp(min=1e-38)  # an all-zero block stays 0, not 0/0
+    full_normed = (full / scale[: len(full), None]).reshape(-1)
+    normed = torch.cat([full_normed, rest / scale[-1]])
     normed = normed.clamp(-1, 1)
     midpoints = (levels[1:] + levels[:-1]) / 2
     codes = torch.bucketize(normed, midpoints)  # index of the nearest level
@@ -252,7 +273,8 @@ def quantize_blockwise(x: torch.Tensor, levels: torch.Tensor, blocksize: int):
 
 
 def dequantize_blockwise(codes, absmax, levels, blocksize):
-    """``levels[code] * absmax`` for each block: the inverse of ``quantize_blockwise``."""
+    """``levels[code] * absmax`` for each block: the inverse of
+    ``quantize_blockwise``."""
     values = levels[codes.long().reshape(-1)]
     block_of = torch.arange(values.numel()) // blocksize
     return values * absmax[block_of]
@@ -269,20 +291,25 @@ def quantize_4bit(
     double_quant: bool = False,
     nested_blocksize: int = 256,
 ) -> Quantized4bit:
-    """Store x in 4 bits per value with one absmax per block of ``blocksize`` values.
+    """Store x in 4 bits per value with one absmax per block of
+    ``blocksize`` values.
 
-    ``quant_type`` is "nf4" (normal-quantile levels) or "fp4". With ``double_quant`` the
-    absmax values lose their mean and are themselves quantized to 8-bit dynamic codes in
-    blocks of ``nested_blocksize``, as in QLoRA. If x's size is not a multiple of the block,
-    the last block is shorter and gets its own absmax (bitsandbytes' rule).
+    ``quant_type`` is "nf4" (normal-quantile levels) or "fp4". With
+    ``double_quant`` the absmax values lose their mean and are themselves
+    quantized to 8-bit dynamic codes in blocks of ``nested_blocksize``, as in
+    QLoRA. If x's size is not a multiple of the block, the last block is
+    shorter and gets its own absmax (bitsandbytes' rule).
     """
     if quant_type not in CODEBOOKS:
-        raise QuantError(f"unknown 4-bit format {quant_type!r}; use one of {sorted(CODEBOOKS)}")
+        known = f"use one of {sorted(CODEBOOKS)}"
+        raise QuantError(f"unknown 4-bit format {quant_type!r}; {known}")
     _check_input(x, blocksize)
     if double_quant and nested_blocksize not in BLOCKSIZES:
-        raise QuantError(f"nested_blocksize must be one of {BLOCKSIZES}, got {nested_blocksize!r}")
+        known = f"nested_blocksize must be one of {BLOCKSIZES}"
+        raise QuantError(f"{known}, got {nested_blocksize!r}")
     codes, absmax = quantize_blockwise(x, CODEBOOKS[quant_type], blocksize)
-    if codes.numel() % 2:  # two codes per byte: pad one code, dropped again in codes()
+    if codes.numel() % 2:
+        # two codes per byte: pad one code, dropped again in codes()
         codes = torch.cat([codes, codes.new_zeros(1)])
     packed = (codes[0::2] << 4 | codes[1::2]).to(torch.uint8)
     q = Quantized4bit(packed, absmax, x.shape, x.dtype, quant_type, blocksize)

@@ -101,23 +101,34 @@ def shapes_task(n_train: int = 1200, n_test: int = 120, seed: int = 0) -> tuple[
 
 # --8<-- [start:probe] docs/vlm/index.md
 @torch.no_grad()
-def shape_probe(vision_tower, image_processor, n: int = 600, seed: int = 1) -> float:
-    """Shape accuracy of a nearest-centroid classifier on frozen, mean-pooled vision features.
+def shape_probe(
+    vision_tower,
+    image_processor,
+    n: int = 600,
+    seed: int = 1,
+) -> float:
+    """Shape accuracy of a nearest-centroid classifier on frozen, mean-pooled
+    vision features.
 
-    Fits one mean feature per shape on ``n`` new pictures, then classifies ``n`` more by the
-    nearest mean: a measure of how well the tower alone tells shapes apart (chance is 1/3).
+    Fits one mean feature per shape on ``n`` new pictures, then classifies
+    ``n`` more by the nearest mean: a measure of how well the tower alone
+    tells shapes apart (chance is 1/3).
     """
     rng = random.Random(seed)
 
     def features():
         labels = [rng.randrange(len(SHAPES)) for _ in range(n)]
-        images = [draw_shape(SHAPES[k], rng.choice(list(COLOURS)), rng) for k in labels]
+        images = []
+        for k in labels:  # a colour, then the drawing, from the same rng
+            colour = rng.choice(list(COLOURS))
+            images.append(draw_shape(SHAPES[k], colour, rng))
         pixels = image_processor(images, return_tensors="pt")["pixel_values"]
         patches = vision_tower(pixel_values=pixels).last_hidden_state
         return patches.mean(dim=1), torch.tensor(labels)
 
     x, y = features()  # fit: one centroid per shape
-    centroids = torch.stack([x[y == k].mean(dim=0) for k in range(len(SHAPES))])
+    means = [x[y == k].mean(dim=0) for k in range(len(SHAPES))]
+    centroids = torch.stack(means)
     x, y = features()  # test on new pictures
     return (torch.cdist(x, centroids).argmin(dim=1) == y).float().mean().item()
 

@@ -15,11 +15,15 @@ import torch
 
 # --8<-- [start:loss_curve] docs/peft/index.md
 def train_steps(
-    loss_fn: Callable[[], torch.Tensor], optimizer: torch.optim.Optimizer, steps: int
+    loss_fn: Callable[[], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    steps: int,
 ) -> list[float]:
-    """Take ``steps`` optimizer steps on the loss ``loss_fn()`` computes; return each loss.
+    """Take ``steps`` optimizer steps on the loss ``loss_fn()`` computes;
+    return each loss.
 
-    Each step is forward (``loss_fn``), record the loss, backward, step, zero the gradients.
+    Each step is forward (``loss_fn``), record the loss, backward, step,
+    zero the gradients.
     """
     if steps < 0:
         raise ValueError(f"train_steps: steps must be >= 0, got {steps}")
@@ -33,11 +37,17 @@ def train_steps(
     return losses
 
 
-def loss_curve(model, batch: dict, optimizer: torch.optim.Optimizer, steps: int) -> list[float]:
-    """Take ``steps`` optimizer steps on one batch; return the loss before each step and after.
+def loss_curve(
+    model,
+    batch: dict,
+    optimizer: torch.optim.Optimizer,
+    steps: int,
+) -> list[float]:
+    """Take ``steps`` optimizer steps on one batch; return the loss before
+    each step and after.
 
-    The result has ``steps + 1`` values: ``[0]`` is the model before training, ``[-1]`` after
-    the last step.
+    The result has ``steps + 1`` values: ``[0]`` is the model before
+    training, ``[-1]`` after the last step.
     """
     losses = train_steps(lambda: model(**batch).loss, optimizer, steps)
     with torch.no_grad():

@@ -68,15 +68,18 @@ def _count_images(messages: list[dict]) -> int:
 
 @dataclass
 class VisionChatCollator:
-    """Image-text chats -> a padded batch with labels on the assistant's tokens only.
+    """Image-text chats -> a padded batch with labels on the assistant's
+    tokens only.
 
     Args:
-        processor: a VLM processor with a chat template (``AutoProcessor.from_pretrained``).
+        processor: a VLM processor with a chat template
+            (``AutoProcessor.from_pretrained``).
 
-    Calling it on a list of rows returns ``input_ids``, ``attention_mask``, ``pixel_values``
-    and ``labels``, ready for ``model(**batch)``. It works with any processor whose chat
-    template renders a conversation's beginning as a prefix of the whole (LLaVA, Qwen2-VL and
-    the tiny VLM do), so it needs no knowledge of the template's role markers.
+    Calling it on a list of rows returns ``input_ids``, ``attention_mask``,
+    ``pixel_values`` and ``labels``, ready for ``model(**batch)``. It works
+    with any processor whose chat template renders a conversation's beginning
+    as a prefix of the whole (LLaVA, Qwen2-VL and the tiny VLM do), so it
+    needs no knowledge of the template's role markers.
     """
 
     processor: object
@@ -84,55 +87,80 @@ class VisionChatCollator:
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         if not rows:
             raise ValueError("VisionChatCollator: no rows given")
-        # 0. Check every row: a missing image or a malformed part fails here, naming the row.
+        # 0. Check every row: a missing image or a malformed part fails here,
+        #    naming the row.
         images = [row_images(i, row) for i, row in enumerate(rows)]
-        # 1. Render each chat to text with the chat template: each image part becomes the
-        #    model's image token (<image> here).
-        texts = [self.processor.apply_chat_template(row["messages"]) for row in rows]
-        # 2. Tokenize and preprocess: the processor expands each image token to one placeholder
-        #    per patch, and puts the pixels of all images, in order, into pixel_values.
-        batch = self.processor(text=texts, images=_flat(images), padding=True, return_tensors="pt")
+        # 1. Render each chat to text with the chat template: each image part
+        #    becomes the model's image token (<image> here).
+        render = self.processor.apply_chat_template
+        texts = [render(row["messages"]) for row in rows]
+        # 2. Tokenize and preprocess: the processor expands each image token
+        #    to one placeholder per patch, and puts the pixels of all images,
+        #    in order, into pixel_values.
+        batch = self.processor(
+            text=texts,
+            images=_flat(images),
+            padding=True,
+            return_tensors="pt",
+        )
         # 3. Labels: -100 (no loss) everywhere except the assistant's replies.
         batch["labels"] = self._labels(rows, images, batch)
         return dict(batch)
 
     def _labels(self, rows, images, batch) -> torch.Tensor:
-        """Find each reply as the tokens between "chat up to it" and "chat through it"."""
+        """Find each reply as the tokens between "chat up to it" and "chat
+        through it"."""
         render = self.processor.apply_chat_template
-        spans, before, through = [], [], []  # (row, message), prompt texts, reply texts
+        spans = []  # (row, message) of each reply
+        before, through = [], []  # the chat up to it, the chat through it
         for i, row in enumerate(rows):
             for k, message in enumerate(row["messages"]):
                 if message["role"] != "assistant":
                     continue
                 head, upto = row["messages"][:k], row["messages"][: k + 1]
                 spans.append((i, k))
-                before.append((render(head, add_generation_prompt=True), _count_images(head)))
-                # rstrip: the newline a template puts after a turn's end token is not the reply
+                prompt = render(head, add_generation_prompt=True)
+                before.append((prompt, _count_images(head)))
+                # rstrip: the newline a template puts after a turn's end
+                # token is not the reply
                 through.append((render(upto).rstrip(), _count_images(upto)))
-        ids, labels = batch["input_ids"], torch.full_like(batch["input_ids"], IGNORE_INDEX)
+        ids = batch["input_ids"]
+        labels = torch.full_like(ids, IGNORE_INDEX)
         left = self.processor.tokenizer.padding_side == "left"
-        prompts, replies = self._encode(before, spans, images), self._encode(through, spans, images)
+        prompts = self._encode(before, spans, images)
+        replies = self._encode(through, spans, images)
         for (i, k), prompt, reply in zip(spans, prompts, replies, strict=True):
             pad = int((batch["attention_mask"][i] == 0).sum()) if left else 0
             row_ids = ids[i, pad:].tolist()
             start, stop = pad + len(prompt), pad + len(reply)
-            if row_ids[: len(prompt)] != prompt or row_ids[: len(reply)] != reply or start >= stop:
+            prefixes = (
+                row_ids[: len(prompt)] == prompt,
+                row_ids[: len(reply)] == reply,
+            )
+            if not all(prefixes) or start >= stop:
                 raise ValueError(
-                    f"rows[{i}].messages[{k}]: the chat template does not render the chat up "
-                    "to this reply as a prefix of the whole chat, so the reply cannot be located"
+                    f"rows[{i}].messages[{k}]: the chat template does not "
+                    "render the chat up to this reply as a prefix of the "
+                    "whole chat, so the reply cannot be located"
                 )
             labels[i, start:stop] = ids[i, start:stop]
         image_token = getattr(self.processor, "image_token_id", None)
         if image_token is not None:
-            labels[labels == image_token] = IGNORE_INDEX  # an image in a reply is input
+            # an image in a reply is input, not something to predict
+            labels[labels == image_token] = IGNORE_INDEX
         return labels
 
     def _encode(self, texts, spans, images) -> list[list[int]]:
-        """Token ids of each ``(text, n)``: the text with the first ``n`` images of its row."""
+        """Token ids of each ``(text, n)``: the text with the first ``n``
+        images of its row."""
         if not texts:
             return []
-        row_images = [images[i][:n] for (i, _), (_, n) in zip(spans, texts, strict=True)]
-        encoded = self.processor(text=[text for text, _ in texts], images=_flat(row_images))
+        pairs = zip(spans, texts, strict=True)
+        row_images = [images[i][:n] for (i, _), (_, n) in pairs]
+        encoded = self.processor(
+            text=[text for text, _ in texts],
+            images=_flat(row_images),
+        )
         return [list(ids) for ids in encoded["input_ids"]]
 
 

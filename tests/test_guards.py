@@ -317,6 +317,54 @@ def test_the_ftkit_section_guard_catches_a_moved_section(tmp_path, monkeypatch):
     ]
 
 
+# Shown code must fit the site's code column, 80 characters at a 1280-pixel window: the line
+# length snippets/ruff.toml formats the snippets to. Outputs ("text": a table may need the
+# width) and diagrams are not held to it; tests/test_site.py measures the rendered blocks.
+SHOWN_LINE_LENGTH = int(
+    re.search(r"^line-length\s*=\s*(\d+)", (SNIPPETS / "ruff.toml").read_text(), re.M)[1]
+)
+NOT_CODE = ("", "text", *DIAGRAMS)
+
+
+def long_shown_lines(expanded: Expanded) -> list[str]:
+    """Every line of shown code longer than SHOWN_LINE_LENGTH, as 'docs/page:line: ...' naming
+    the block, the line in it and where the line comes from (an include, or the page)."""
+    problems = []
+    for fence in scan_fences(expanded):
+        lang = fence.info.split()[0] if fence.info else ""
+        if fence.is_expected_output or lang in NOT_CODE:
+            continue
+        for k, line in enumerate(fence.code.split("\n"), start=1):
+            if len(line) > SHOWN_LINE_LENGTH:
+                source = expanded.includes[fence.span[0] + k] or "the page"
+                problems.append(
+                    f"{fence.where}: line {k} of the block ({source}) has {len(line)} "
+                    f"characters: {line.strip()[:40]}..."
+                )
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES, ids=page_name)
+def test_shown_code_fits_the_column(page):
+    problems = long_shown_lines(expand(page))
+    assert not problems, (
+        f"shown code over {SHOWN_LINE_LENGTH} characters (put a comment on its own line, split "
+        "the statement; `make format` formats snippets/ to fit):\n" + "\n".join(problems)
+    )
+
+
+def test_the_line_length_guard_names_the_long_line():
+    from tools.pages import expand_text
+
+    long = "x = 1  # " + "a comment that runs on " * 4
+    text = f"```python\ny = 2\n{long}\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n"
+    text += f"```text\n{'an output table row ' * 5}\n```\n"
+    problems = long_shown_lines(expand_text(text, "p.md"))
+    assert problems == [
+        f"docs/p.md:1: line 2 of the block (the page) has {len(long)} characters: {long[:40]}..."
+    ]
+
+
 def ftkit_imports(files: list[Path]) -> dict[str, set[str]]:
     """Which ftkit modules each ftkit module imports, at the top or inside a function."""
     graph = {}

@@ -23,7 +23,7 @@ import pytest
 import tools.chapters
 from tools.chapters import chapters, notebook_path
 from tools.install_cell import pins
-from tools.notebooks import KNOB_RE, build_expanded, check
+from tools.notebooks import build_expanded, check, knob_lines
 from tools.outputs import mismatches, normalise_output
 from tools.pages import BLOCK_TIMEOUT_S, PageError, expand_text, page_name, runnable_blocks
 
@@ -115,6 +115,8 @@ flowchart LR
     ```python
     MODEL_ID = "tiny"  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
     STEPS = 3  # Colab GPU: about one epoch
+    # Colab GPU: 500
+    MAX_STEPS = 2
     batch = 4  # on a GPU: 32
     print(MODEL_ID)
     ```
@@ -175,6 +177,7 @@ def test_the_first_cell_lists_the_knobs_and_the_other_gpu_lines():
     intro = _synthetic()["cells"][0]["source"]
     assert '| `MODEL_ID` | `"tiny"` | `"meta-llama/Llama-3.2-1B-Instruct"` |' in intro
     assert "| `STEPS` | `3` | about one epoch |" in intro  # words stay words
+    assert "| `MAX_STEPS` | `2` | `500` |" in intro  # the value on the line above
     assert "| `batch = 4` | `32` |" in intro  # a line with an "on a GPU:" comment
     assert "**GPU only.** 1 cell needs CUDA" in intro
 
@@ -218,14 +221,16 @@ def test_knobs_are_tiny_by_default_and_one_edit_from_colab(page):
     for cell in nb["cells"][2:]:
         if cell["cell_type"] != "code":
             continue
-        for line in _source(cell).split("\n"):
+        lines = _source(cell).split("\n")
+        found = knob_lines(_source(cell))
+        for i, line in enumerate(lines):
             if "Colab GPU:" in line:
-                m = KNOB_RE.match(line)
-                assert m, f"{page_name(page)}: not a one-line knob: {line}"
-                assert f"| `{m['name']}` | `{m['value']}` |" in intro, line
+                knob = found.get(i) or found.get(i + 1)
+                assert knob, f"{page_name(page)}: a Colab GPU value that is not a knob's: {line}"
+                assert f"| `{knob.name}` | `{knob.value}` |" in intro, line
             # a model built or located on the spot is a knob: one line to swap for a hub id
             if re.match(r"^[A-Z_]+ = .*\b(tiny_llama|tiny_vlm|get_model_path)\(", line):
-                assert KNOB_RE.match(line), f"{page_name(page)}: model line without knob: {line}"
+                assert i in found, f"{page_name(page)}: model line without knob: {line}"
 
 
 def _list(install: str, name: str) -> list[str]:
@@ -299,11 +304,24 @@ def test_a_notebook_runs_end_to_end_on_the_cpu(chapter, tmp_path, monkeypatch):
 
 
 def test_a_heading_attribute_list_is_not_shown_in_a_notebook():
-    """`{ data-toc-label="..." }` labels a heading in the site's navigation; Jupyter would
-    print it as text."""
+    """`{ data-toc-label="..." }` labels a heading with math in the site's navigation: the
+    notebook's heading is that label (Colab's table of contents would show the TeX), and no
+    attribute list is printed as text."""
     from tools.notebook_markdown import markdown_cell_text
 
     line = '## The scaling \\(\\alpha / r\\) { data-toc-label="The scaling α / r" }'
-    assert markdown_cell_text([line], "peft/lora.md") == "## The scaling $\\alpha / r$"
+    assert markdown_cell_text([line], "peft/lora.md") == "## The scaling α / r"
+    line = "## Merging { #merge }"
+    assert markdown_cell_text([line], "peft/lora.md") == "## Merging"
     code = ["```python", 'x = {"a": 1}  # { not an attribute list }', "```"]
     assert markdown_cell_text(code, "peft/lora.md") == "\n".join(code)
+
+
+@pytest.mark.parametrize("page", chapters(), ids=page_name)
+def test_no_notebook_heading_shows_tex(page):
+    """A heading is what Colab's table of contents lists: text, never TeX."""
+    for cell in _load(page)["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in _source(cell).split("\n"):
+                if line.startswith("#"):
+                    assert "$" not in line and "\\(" not in line, f"{page_name(page)}: {line}"

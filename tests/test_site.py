@@ -85,6 +85,62 @@ DIAGRAM_TEXT = """
 """
 MIN_DIAGRAM_TEXT_PX = 12  # at a 1280-pixel window, Playwright's default viewport
 
+# Every shown code block that scrolls sideways (outputs, "text", are let be: a table may need the
+# width), with its longest line to name it. Blocks in tabs other than the open one are laid out
+# for the measurement, so every tab is measured.
+CODE_OVERFLOW = """
+() => {
+  const style = document.createElement("style");
+  style.textContent = ".tabbed-block { display: block !important; }";
+  document.head.appendChild(style);
+  const blocks = [...document.querySelectorAll(
+    ".md-content div.highlight:not(.language-text) pre > code")];
+  const found = blocks.map((code, i) => {
+    const over = code.scrollWidth - code.clientWidth;
+    const longest = code.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a));
+    return {block: i + 1, px: over, line: longest.trim().slice(0, 50)};
+  }).filter((b) => b.px > 0);
+  style.remove();
+  return found;
+}
+"""
+PHONE = {"width": 390, "height": 844}  # a phone held upright, in CSS pixels
+# Typeset equations drawn smaller than 2 pixels where they are shown (a container sized to its
+# content can squeeze MathJax's svg, max-width: 100%, to nothing): their TeX, to name them.
+HIDDEN_MATH = """
+() => [...document.querySelectorAll(".arithmatex mjx-container")].filter((c) => {
+  const box = c.querySelector("svg").getBoundingClientRect();
+  return c.checkVisibility() && (box.width < 2 || box.height < 2);
+}).map((c) => c.closest(".arithmatex").textContent.trim().slice(0, 40))
+"""
+
+# What sticks out of the window sideways, outside boxes that scroll or clip on their own (code
+# blocks, tables and Material's drawers do): the outermost such elements, named.
+PAGE_OVERFLOW = """
+() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) return [];
+  const boxed = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (["auto", "scroll", "hidden", "clip"].includes(getComputedStyle(p).overflowX)) return true;
+    }
+    return false;
+  };
+  const out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.right <= width + 1 || boxed(el)) continue;
+    if (out.some((o) => o.contains(el))) continue;
+    out.push(el);
+  }
+  return out.slice(0, 5).map((el) => {
+    const name = el.tagName.toLowerCase() + (el.classList[0] ? "." + el.classList[0] : "");
+    return `${name} (${Math.round(el.getBoundingClientRect().right - width)} px): ` +
+      el.textContent.trim().slice(0, 40);
+  });
+}
+"""
+
 NOTEBOOK_STATE = """
 () => ({
   cells: document.querySelectorAll(".jp-Notebook .jp-CodeCell").length,
@@ -280,14 +336,22 @@ def inspect_page(visit: Visit, path: str, diagram_timeout_ms: int = RENDER_TIMEO
 
 
 def check_page(browser, server: str, path: str) -> dict:
-    """Open one page: ``inspect_page``'s report, with the size of its diagrams' labels (and a
-    screenshot for SCREENSHOTS)."""
+    """Open one page: ``inspect_page``'s report, with the size of its diagrams' labels and the
+    code blocks that scroll sideways at the default 1280-pixel window, then what overflows the
+    window at a phone's width (and screenshots at both widths for SCREENSHOTS)."""
     visit = Visit(browser, f"{server}/{path}")
+    shot = path.strip("/").replace("/", "_") or "home"
     try:
         seen = inspect_page(visit, path)
         seen["diagram_text"] = visit.page.evaluate(DIAGRAM_TEXT)
+        seen["code_overflow"] = visit.page.evaluate(CODE_OVERFLOW)
         if path in SCREENSHOTS:
-            visit.screenshot(path.strip("/").replace("/", "_") or "home")
+            visit.screenshot(shot)
+        visit.page.set_viewport_size(PHONE)  # the same load, laid out again
+        seen["phone_overflow"] = visit.page.evaluate(PAGE_OVERFLOW)
+        seen["phone_hidden_math"] = visit.page.evaluate(HIDDEN_MATH)
+        if path in SCREENSHOTS:
+            visit.screenshot(f"{shot}-phone")
     finally:
         visit.close()
     return seen
@@ -323,6 +387,33 @@ def test_diagram_labels_are_readable_at_page_width(every_page):
     assert not small, f"diagram text under {MIN_DIAGRAM_TEXT_PX} px:\n" + "\n".join(small)
 
 
+def test_shown_code_fits_its_column(every_page):
+    """No shown code block scrolls sideways at 1280 pixels: the reader sees every comment.
+    (tests/test_guards.py checks the same on the source, by line length, without a browser.)"""
+    wide = [
+        f"/{path}: code block {b['block']} scrolls {b['px']} px sideways: {b['line']!r}"
+        for path, seen in every_page.items()
+        for b in seen["code_overflow"]
+    ]
+    assert not wide, "code wider than its column:\n" + "\n".join(wide)
+
+
+def test_pages_fit_a_phone_screen(every_page):
+    """At 390 pixels nothing but the boxes that scroll on their own (code, tables, display
+    math) is wider than the window: the page itself never scrolls sideways. And every equation
+    is still drawn."""
+    wide = [
+        f"/{path}: {what}" for path, seen in every_page.items() for what in seen["phone_overflow"]
+    ]
+    assert not wide, f"wider than a {PHONE['width']}-pixel window:\n" + "\n".join(wide)
+    hidden = [
+        f"/{path}: an equation drawn at under 2 px: {tex!r}"
+        for path, seen in every_page.items()
+        for tex in seen["phone_hidden_math"]
+    ]
+    assert not hidden, "\n".join(hidden)
+
+
 def test_a_broken_diagram_fails_naming_the_page(site, server, browser):
     """A copy of the home page, beside it so its relative links hold, with a bad diagram."""
     broken = site / "broken-diagram.html"
@@ -341,6 +432,40 @@ def test_a_broken_diagram_fails_naming_the_page(site, server, browser):
         broken.unlink()
     assert "/broken-diagram.html: Mermaid diagram 1: not rendered" in problems, problems
     assert any(p.startswith("/broken-diagram.html: console error: Parse error") for p in problems)
+
+
+def test_the_width_checks_name_what_is_too_wide(site, server, browser):
+    """A copy of the LoRA page, beside it so its links hold, with a code line too long for its
+    column, a box wider than a phone, and the style that once squeezed equations to nothing:
+    the checks find all three, and name them."""
+    page = site / "peft" / "lora" / "too-wide.html"
+    html = (site / "peft" / "lora" / "index.html").read_text(encoding="utf-8")
+    squeeze = "<style>div.arithmatex mjx-container > svg { max-width: 100% !important; }</style>"
+    html = html.replace("</head>", squeeze + "</head>", 1)
+    article = '<article class="md-content__inner md-typeset">'
+    start = html.index(article) + len(article)
+    wide = (
+        '<div class="language-python highlight"><pre><span></span><code>'
+        + "x = 1  # "
+        + "a comment that will not fit " * 4
+        + '</code></pre></div><div style="width: 600px">a fixed-width box</div>'
+    )
+    page.write_text(html[:start] + wide + html[start:], encoding="utf-8")
+    visit = Visit(browser, f"{server}/peft/lora/too-wide.html")
+    try:
+        typeset = visit.math()
+        code = visit.page.evaluate(CODE_OVERFLOW)
+        visit.page.set_viewport_size(PHONE)
+        phone = visit.page.evaluate(PAGE_OVERFLOW)
+        hidden = visit.page.evaluate(HIDDEN_MATH)
+    finally:
+        visit.close()
+        page.unlink()
+    assert typeset["typeset"] == typeset["math"] > 0, typeset
+    assert [(b["block"], b["line"][:20]) for b in code] == [(1, "x = 1  # a comment t")], code
+    assert code[0]["px"] > 0
+    assert len(phone) == 1 and phone[0].startswith("div (") and "a fixed-width box" in phone[0]
+    assert hidden and hidden[0].startswith("ΔW=BA"), hidden  # MathJax's text of the TeX
 
 
 def test_search_finds_a_word_from_a_chapter(server, browser):

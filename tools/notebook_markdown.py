@@ -22,6 +22,11 @@ LINK_RE = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 CODE_SPAN_RE = re.compile(r"(`+)(?:.+?)\1")
 # A heading's attribute list ({ #id .class key="value" }), which Jupyter would show as text.
 HEADING_ATTRS_RE = re.compile(r"^(?P<heading>#{1,6} .*?)\s*\{[^{}]*\}\s*$")
+# A heading with its plain-text label (the one the site's navigation shows for a heading with
+# math): a notebook's heading is that label, since Colab's table of contents would show TeX.
+HEADING_LABEL_RE = re.compile(
+    r'^(?P<hashes>#{1,6}) .*?\{[^{}]*\bdata-toc-label="(?P<label>[^"]+)"[^{}]*\}\s*$'
+)
 
 
 def indent_of(line: str) -> int:
@@ -112,6 +117,9 @@ def markdown_cell_text(lines: list[str], page: str) -> str:
             out.append(line)
             continue
         if fence is None:
+            labelled = HEADING_LABEL_RE.match(line)
+            if labelled:
+                line = f"{labelled['hashes']} {labelled['label']}"
             line = HEADING_ATTRS_RE.sub(r"\g<heading>", line)
         out.append(line if fence else _dollar_math(_absolute_links(line, page)))
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")

@@ -52,8 +52,11 @@ from tools.pages import (
     scan_fences,
 )
 
-# A knob: an upper-case name set at the top level, with its Colab GPU value in the comment.
+# A knob: an upper-case name set at the top level, with its Colab GPU value in a comment at the
+# end of the line, or on the line above when the two do not fit in a shown line (79 characters).
 KNOB_RE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*) = (?P<value>.+?)  # Colab GPU: (?P<colab>.+)$")
+KNOB_ABOVE_RE = re.compile(r"^# Colab GPU: (?P<colab>.+)$")
+KNOB_SET_RE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*) = (?P<value>[^#]+?)$")
 # Any other line that changes on a GPU says how in its comment: "# on a GPU: ...", "# T4: ...".
 GPU_HINT_RE = re.compile(
     r"^(?P<code>.*?)\s*#\s*(?:[Oo]n a GPU|T4|[Rr]eal models?):\s*(?P<hint>.+)$"
@@ -70,17 +73,29 @@ class Knob:
     colab: str
 
 
-def knobs(cells: list[dict]) -> list[Knob]:
-    """Every knob line of the notebook's code cells, in order."""
-    found, seen = [], set()
-    for cell in cells:
-        if cell["cell_type"] != "code":
+def knob_lines(source: str) -> dict[int, Knob]:
+    """The knobs of a block or cell's ``source``, by the index of the line that sets each."""
+    lines = source.split("\n")
+    found = {}
+    for i, line in enumerate(lines):
+        m = KNOB_RE.match(line)
+        if m:
+            found[i] = Knob(m["name"], m["value"], m["colab"])
             continue
-        for line in cell["source"].split("\n"):
-            m = KNOB_RE.match(line)
-            if m and m.group(0) not in seen:  # a knob set again, the same way, is one knob
-                seen.add(m.group(0))
-                found.append(Knob(m["name"], m["value"], m["colab"]))
+        above = KNOB_ABOVE_RE.match(lines[i - 1]) if i else None
+        m = KNOB_SET_RE.match(line)
+        if above and m:
+            found[i] = Knob(m["name"], m["value"], above["colab"])
+    return found
+
+
+def knobs(cells: list[dict]) -> list[Knob]:
+    """Every knob of the notebook's code cells, in order (a knob set again, the same way, is
+    one knob)."""
+    found = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            found += [k for k in knob_lines(cell["source"]).values() if k not in found]
     return found
 
 

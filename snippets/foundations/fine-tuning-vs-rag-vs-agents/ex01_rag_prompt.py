@@ -1,6 +1,8 @@
-"""RAG changes the prompt, not the weights: retrieve a passage and put it in the chat.
+"""RAG changes the prompt, not the weights: retrieve a passage and put it in
+the chat.
 
-Run alone: python snippets/foundations/fine-tuning-vs-rag-vs-agents/ex01_rag_prompt.py
+Run alone:
+python snippets/foundations/fine-tuning-vs-rag-vs-agents/ex01_rag_prompt.py
 """
 
 # --8<-- [start:rag]
@@ -26,16 +28,23 @@ def words(text: str) -> set[str]:
 
 def retrieve(question: str, k: int = 1) -> list[str]:
     """Rank documents by shared words: a stand-in for an embedding search."""
-    return sorted(documents, key=lambda d: -len(words(d) & words(question)))[:k]
+    return sorted(documents, key=lambda d: -len(words(d) & words(question)))[
+        :k
+    ]
 
 
 question = "How many days do I have to return a product?"
 context = "\n".join(retrieve(question))
 messages = [
-    {"role": "system", "content": f"Answer from this context only:\n{context}"},
+    {
+        "role": "system",
+        "content": f"Answer from this context only:\n{context}",
+    },
     {"role": "user", "content": question},
 ]
-prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+prompt = tokenizer.apply_chat_template(
+    messages, add_generation_prompt=True, tokenize=False
+)
 print(prompt)
 print("prompt tokens:", len(tokenizer(prompt)["input_ids"]))
 # --8<-- [end:rag]

@@ -1,7 +1,10 @@
-"""A tiny Llama from from_pretrained, trained on next-token prediction, then partly frozen.
+"""A tiny Llama from from_pretrained, trained on next-token prediction, then
+partly frozen.
 
-The code of "Training and fine-tuning" up to the freezing section, in the page's order.
-Run alone: python snippets/foundations/training-and-fine-tuning/ex01_tiny_model.py
+The code of "Training and fine-tuning" up to the freezing section, in the
+page's order.
+Run alone:
+    python snippets/foundations/training-and-fine-tuning/ex01_tiny_model.py
 """
 
 # --8<-- [start:load]
@@ -30,35 +33,42 @@ import math
 
 import torch
 
-from ftkit.tiny import corpus  # the 16 sentences below are written for the guide
+# the 16 sentences below are written for the guide
+from ftkit.tiny import corpus
 
-STEPS = 100  # a real pretraining run takes trillions of tokens; we take 16 sentences
+# a real pretraining run takes trillions of tokens; we take 16 sentences
+STEPS = 100
 LEARNING_RATE = 3e-3
 
 torch.manual_seed(0)
 texts = corpus()[:16]
-batch = tokenizer(texts, padding=True, return_tensors="pt")  # input_ids: (16, T)
-labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)  # no loss on pads
+# input_ids: (16, T)
+batch = tokenizer(texts, padding=True, return_tensors="pt")
+# no loss on pads
+labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
 
 
 def complete(prompt: str, new_tokens: int = 10) -> str:
     """Greedy decoding: always take the most likely next token."""
     inputs = tokenizer(prompt, return_tensors="pt")
     with torch.no_grad():
-        out = model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False)
+        out = model.generate(
+            **inputs, max_new_tokens=new_tokens, do_sample=False
+        )
     return tokenizer.decode(out[0, inputs["input_ids"].shape[1] :])
 
 
 print(
-    f"a uniform guess over {len(tokenizer)} tokens has loss ln({len(tokenizer)}) = "
-    f"{math.log(len(tokenizer)):.2f}"
+    f"a uniform guess over {len(tokenizer)} tokens has loss "
+    f"ln({len(tokenizer)}) = {math.log(len(tokenizer)):.2f}"
 )
 print(f"training tokens: {int(batch['attention_mask'].sum())}")
 print("before:", repr(complete("Fine-tuning adapts a")))
 optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
 model.train()
 for step in range(STEPS + 1):
-    loss = model(**batch, labels=labels).loss  # mean cross-entropy of the next token
+    # mean cross-entropy of the next token
+    loss = model(**batch, labels=labels).loss
     if step % 25 == 0:
         print(f"step {step:>3}  loss {loss.item():.2f}")
     loss.backward()  # gradients of the loss with respect to every parameter

@@ -1,6 +1,7 @@
 """One fine-tuning step on one chat example changes what the model answers.
 
-Run alone: python snippets/foundations/training-and-fine-tuning/ex02_one_step.py
+Run alone:
+    python snippets/foundations/training-and-fine-tuning/ex02_one_step.py
 """
 
 # --8<-- [start:step]
@@ -10,7 +11,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from ftkit.tiny import tiny_llama
 
 MODEL_ID = tiny_llama()  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
-LEARNING_RATE = 1e-2  # large on purpose: one step must show; 1e-5 to 2e-4 on a real model
+# large on purpose: one step must show; 1e-5 to 2e-4 on a real model
+LEARNING_RATE = 1e-2
 
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)
 model = AutoModelForCausalLM.from_pretrained(MODEL_ID)
@@ -20,12 +22,21 @@ messages = [
     {"role": "assistant", "content": "Two small matrices."},
 ]
 example = tokenizer.apply_chat_template(
-    messages, return_dict=True, return_assistant_tokens_mask=True, return_tensors="pt"
+    messages,
+    return_dict=True,
+    return_assistant_tokens_mask=True,
+    return_tensors="pt",
 )
-# Loss only on the tokens the assistant wrote: everything else gets the ignore index -100.
-labels = example["input_ids"].masked_fill(example["assistant_masks"] == 0, -100)
+# Loss only on the tokens the assistant wrote: everything else gets the
+# ignore index -100.
+labels = example["input_ids"].masked_fill(
+    example["assistant_masks"] == 0, -100
+)
 prompt = tokenizer.apply_chat_template(
-    messages[:1], add_generation_prompt=True, return_dict=True, return_tensors="pt"
+    messages[:1],
+    add_generation_prompt=True,
+    return_dict=True,
+    return_tensors="pt",
 )
 
 
@@ -37,7 +48,9 @@ def answer() -> str:
 
 def loss() -> torch.Tensor:
     return model(
-        input_ids=example["input_ids"], attention_mask=example["attention_mask"], labels=labels
+        input_ids=example["input_ids"],
+        attention_mask=example["attention_mask"],
+        labels=labels,
     ).loss
 
 

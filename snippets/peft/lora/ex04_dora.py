@@ -12,21 +12,25 @@ from ftkit.lora import DoRALinear
 from ftkit.tiny import tiny_llama
 
 torch.manual_seed(0)
-MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+MODEL_ID = tiny_llama(pretrain_steps=100)
 base = AutoModelForCausalLM.from_pretrained(MODEL_ID)
-v_proj = base.model.layers[0].self_attn.v_proj  # 64 -> 32 (grouped-query attention)
+# 64 -> 32 (grouped-query attention)
+v_proj = base.model.layers[0].self_attn.v_proj
 
 ours = DoRALinear(v_proj, r=4, alpha=8)
 print(
     "m starts as the row norms of W0:",
     torch.allclose(ours.lora_magnitude, v_proj.weight.norm(dim=1)),
 )
-with torch.no_grad():  # pretend we trained: new B, and magnitudes scaled by 0.5 to 1.5
+# pretend we trained: new B, and magnitudes scaled by 0.5 to 1.5
+with torch.no_grad():
     ours.lora_B.normal_(std=0.1)
     ours.lora_magnitude.mul_(0.5 + torch.rand(32))
 
 theirs = get_peft_model(
-    base, LoraConfig(r=4, lora_alpha=8, target_modules=["v_proj"], use_dora=True)
+    base,
+    LoraConfig(r=4, lora_alpha=8, target_modules=["v_proj"], use_dora=True),
 )
 layer = theirs.base_model.model.model.layers[0].self_attn.v_proj
 with torch.no_grad():
@@ -35,9 +39,14 @@ with torch.no_grad():
     layer.lora_magnitude_vector["default"].weight.copy_(ours.lora_magnitude)
 
 x = torch.randn(5, 64)
-print("ftkit == peft (within 1e-5):", torch.allclose(ours(x), layer(x), rtol=0, atol=1e-5))
+print(
+    "ftkit == peft (within 1e-5):",
+    torch.allclose(ours(x), layer(x), rtol=0, atol=1e-5),
+)
 W = v_proj.weight + ours.delta_weight()  # the paper's formula, written out
-by_formula = x @ (ours.lora_magnitude[:, None] * W / W.norm(dim=1, keepdim=True)).T
+by_formula = (
+    x @ (ours.lora_magnitude[:, None] * W / W.norm(dim=1, keepdim=True)).T
+)
 print(
     "ftkit == m * (W0 + BA) / ||W0 + BA|| (within 1e-5):",
     torch.allclose(ours(x), by_formula, rtol=0, atol=1e-5),

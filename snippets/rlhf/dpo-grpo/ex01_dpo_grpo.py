@@ -1,5 +1,5 @@
-"""DPO from scratch (ftkit.losses) checked against TRL; DPOTrainer and GRPOTrainer on a tiny
-SFT model.
+"""DPO from scratch (ftkit.losses) checked against TRL; DPOTrainer and
+GRPOTrainer on a tiny SFT model.
 
 Run alone: python snippets/rlhf/dpo-grpo/ex01_dpo_grpo.py
 """
@@ -15,8 +15,10 @@ from ftkit.tasks import preference_pairs, reasoning_task
 from ftkit.evaluate import reasoning_scores
 from ftkit.tiny import tiny_llama
 
-BASE_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
-RUNTIME = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)  # Colab GPU: dict(fp16=True)
+# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+BASE_ID = tiny_llama(pretrain_steps=100)
+# Colab GPU: dict(fp16=True)
+RUNTIME = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)
 tokenizer = AutoTokenizer.from_pretrained(BASE_ID)
 train, test = reasoning_task(n_train=1200, n_test=100, steps=3, seed=0)
 
@@ -24,7 +26,9 @@ torch.manual_seed(0)
 sft = SFTTrainer(
     model=AutoModelForCausalLM.from_pretrained(BASE_ID),
     processing_class=tokenizer,
-    train_dataset=Dataset.from_list([{"messages": row["messages"]} for row in train]),
+    train_dataset=Dataset.from_list(
+        [{"messages": row["messages"]} for row in train]
+    ),
     args=SFTConfig(
         output_dir="rlhf-sft",
         max_steps=250,
@@ -51,7 +55,8 @@ SFT_ID = "rlhf-sft/merged"  # the starting point of every run below
 sft.model.merge_and_unload().save_pretrained(SFT_ID)
 tokenizer.save_pretrained(SFT_ID)
 sft_model = AutoModelForCausalLM.from_pretrained(SFT_ID)
-sft_scores = reasoning_scores(sft_model, tokenizer, test)  # the baseline for every run below
+# the baseline for every run below
+sft_scores = reasoning_scores(sft_model, tokenizer, test)
 print("SFT model:", sft_scores)
 # --8<-- [end:sft]
 
@@ -66,12 +71,16 @@ COLUMNS = ("prompt", "chosen", "rejected")
 pairs = [{c: p[c] for c in COLUMNS} for p in preference_pairs(train, seed=0)]
 held_out = [{c: p[c] for c in COLUMNS} for p in preference_pairs(test, seed=1)]
 
-# TRL's own batch: prompt + chosen rows, then prompt + rejected rows, and which tokens to score
+# TRL's own batch: prompt + chosen rows, then prompt + rejected rows, and
+# which tokens to score
 probe = DPOTrainer(
     model=sft_model,
     ref_model=AutoModelForCausalLM.from_pretrained(BASE_ID),
     args=DPOConfig(
-        output_dir="dpo-probe", per_device_train_batch_size=8, report_to="none", **RUNTIME
+        output_dir="dpo-probe",
+        per_device_train_batch_size=8,
+        report_to="none",
+        **RUNTIME,
     ),
     train_dataset=Dataset.from_list(pairs[:8]),
     processing_class=tokenizer,
@@ -83,24 +92,35 @@ print("scored tokens of row 0:", repr(tokenizer.decode(scored)))
 
 
 def logps(model):
-    """log pi(reply | prompt) of each row, split into the chosen and the rejected half."""
+    """log pi(reply | prompt) of each row, split into the chosen and the
+    rejected half."""
     with torch.no_grad():
         out = sequence_logps(
-            model, batch["input_ids"], batch["attention_mask"], batch["completion_mask"]
+            model,
+            batch["input_ids"],
+            batch["attention_mask"],
+            batch["completion_mask"],
         )
     return out.chunk(2)
 
 
 policy_chosen, policy_rejected = logps(sft_model)
-same = dpo_loss(policy_chosen, policy_rejected, policy_chosen, policy_rejected, beta=0.1)
-print(f"policy == reference: loss {same.loss.item():.6f}, log 2 = {math.log(2):.6f}")
+same = dpo_loss(
+    policy_chosen, policy_rejected, policy_chosen, policy_rejected, beta=0.1
+)
+print(
+    f"policy == reference: loss {same.loss.item():.6f}, "
+    f"log 2 = {math.log(2):.6f}"
+)
 # --8<-- [end:log2]
 
 # --8<-- [start:parity]
-ref_chosen, ref_rejected = logps(probe.ref_model)  # the base model as the reference
+# the base model as the reference
+ref_chosen, ref_rejected = logps(probe.ref_model)
 lengths = batch["completion_mask"].sum(1).chunk(2)
 for loss_type in ("sigmoid", "ipo", "hinge"):
-    probe.loss_types = [loss_type]  # the attribute DPOConfig(loss_type=...) sets
+    # the attribute DPOConfig(loss_type=...) sets
+    probe.loss_types = [loss_type]
     with torch.no_grad():
         trl_loss = probe.compute_loss(sft_model, batch).item()
     ours = dpo_loss(
@@ -122,8 +142,10 @@ EVERY = 25  # steps between two lines of the log
 
 
 def dpo(loss_type, curve=True):
-    """DPO with LoRA from the SFT model; the reference is the SFT model (adapters disabled).
-    With ``curve``, the held-out pairs are scored every EVERY steps, as the training batch is."""
+    """DPO with LoRA from the SFT model; the reference is the SFT model
+    (adapters disabled).
+    With ``curve``, the held-out pairs are scored every EVERY steps, as the
+    training batch is."""
     torch.manual_seed(0)
     config = DPOConfig(
         output_dir="dpo",
@@ -149,7 +171,10 @@ def dpo(loss_type, curve=True):
         eval_dataset=Dataset.from_list(held_out),
         processing_class=tokenizer,
         peft_config=LoraConfig(
-            r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM"
+            r=16,
+            lora_alpha=32,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
         ),
     )
     trainer.remove_callback(ProgressCallback)
@@ -159,14 +184,20 @@ def dpo(loss_type, curve=True):
 
 trainer = dpo(["sigmoid"])
 logs = trainer.state.log_history
-print("step   loss  margin  accuracy  log p(chosen)  log p(rejected)   held-out: margin  accuracy")
+print(
+    "step   loss  margin  accuracy  log p(chosen)  log p(rejected)   "
+    "held-out: margin  accuracy"
+)
 train_logs = [log for log in logs if "loss" in log]
 eval_logs = [log for log in logs if "eval_loss" in log]
 for train_log, eval_log in zip(train_logs, eval_logs, strict=True):
     print(
-        f"{train_log['step']:>4}  {train_log['loss']:.3f}  {train_log['rewards/margins']:6.2f}"
-        f"  {train_log['rewards/accuracies']:8.0%}  {train_log['logps/chosen']:13.2f}"
-        f"  {train_log['logps/rejected']:15.2f}  {eval_log['eval_rewards/margins']:16.2f}"
+        f"{train_log['step']:>4}  {train_log['loss']:.3f}"
+        f"  {train_log['rewards/margins']:6.2f}"
+        f"  {train_log['rewards/accuracies']:8.0%}"
+        f"  {train_log['logps/chosen']:13.2f}"
+        f"  {train_log['logps/rejected']:15.2f}"
+        f"  {eval_log['eval_rewards/margins']:16.2f}"
         f"  {eval_log['eval_rewards/accuracies']:8.0%}"
     )
 dpo_scores = reasoning_scores(trainer.model, tokenizer, test)
@@ -174,10 +205,17 @@ print("held-out task after DPO:", dpo_scores)
 # --8<-- [end:dpo]
 
 # --8<-- [start:nll]
-print(f"{'run':<22} {'held-out pair accuracy':>22} {'log p(chosen)':>14} {'exact match':>12}")
-print(f"{'SFT model (start)':<22} {'':>22} {'':>14} {sft_scores.exact_match:>12.0%}")
+print(
+    f"{'run':<22} {'held-out pair accuracy':>22} "
+    f"{'log p(chosen)':>14} {'exact match':>12}"
+)
+print(
+    f"{'SFT model (start)':<22} {'':>22} {'':>14} "
+    f"{sft_scores.exact_match:>12.0%}"
+)
 for name, run, final, scores in [
-    ("DPO", trainer, eval_logs[-1], dpo_scores),  # the curve's last line, scored above
+    # the curve's last line, scored above
+    ("DPO", trainer, eval_logs[-1], dpo_scores),
     ("DPO + NLL (RPO)", dpo(["sigmoid", "sft"], curve=False), None, None),
     ("NLL only (more SFT)", dpo(["sft"], curve=False), None, None),
 ]:
@@ -195,22 +233,32 @@ from ftkit.tasks import THINK_RE, solve
 
 def format_reward(completions, **kwargs):
     """0.2 for a reply shaped <think>working</think>answer, else 0."""
-    return [0.2 if THINK_RE.fullmatch(c[0]["content"]) else 0.0 for c in completions]
+    return [
+        0.2 if THINK_RE.fullmatch(c[0]["content"]) else 0.0
+        for c in completions
+    ]
 
 
 def correct_reward(completions, prompts, **kwargs):
-    """1 when the working and the answer are both right (checked by redoing the sum), else 0."""
+    """1 when the working and the answer are both right (checked by redoing
+    the sum), else 0."""
     rewards = []
     for prompt, completion in zip(prompts, completions, strict=True):
         work, answer = solve(prompt[0]["content"])
-        rewards.append(float(completion[0]["content"].strip() == f"<think>{work}</think>{answer}"))
+        rewards.append(
+            float(
+                completion[0]["content"].strip()
+                == f"<think>{work}</think>{answer}"
+            )
+        )
     return rewards
 
 
 question = [{"role": "user", "content": "Start at 1, add 5, take 5, add 5."}]
 for reply in [
     "<think>1 + 5 = 6. 6 - 5 = 1. 1 + 5 = 6.</think>6",
-    "<think>1 + 5 = 7. 7 - 5 = 2. 2 + 5 = 6.</think>6",  # right answer, wrong working
+    # right answer, wrong working
+    "<think>1 + 5 = 7. 7 - 5 = 2. 2 + 5 = 6.</think>6",
     "6",
 ]:
     completion = [[{"role": "assistant", "content": reply}]]
@@ -240,7 +288,8 @@ config = GRPOConfig(
     seed=0,
     **RUNTIME,
 )
-grpo = GRPOTrainer(  # full fine-tuning of the tiny model; in Colab add peft_config=LoraConfig(...)
+# full fine-tuning of the tiny model; in Colab add peft_config=LoraConfig(...)
+grpo = GRPOTrainer(
     model=AutoModelForCausalLM.from_pretrained(SFT_ID),
     args=config,
     train_dataset=prompts,
@@ -252,11 +301,16 @@ grpo.train()
 print("steps    mean reward  correct  format  (over the sampled replies)")
 for log in grpo.state.log_history:
     if "reward" in log:
-        correct, shaped = log["rewards/correct_reward/mean"], log["rewards/format_reward/mean"]
+        correct, shaped = (
+            log["rewards/correct_reward/mean"],
+            log["rewards/format_reward/mean"],
+        )
         print(
-            f"{log['step'] - LOGGING_STEPS + 1:>3}-{log['step']:<3}  {log['reward']:11.2f}"
-            f"  {correct:7.0%}  {shaped / 0.2:6.0%}"
+            f"{log['step'] - LOGGING_STEPS + 1:>3}-{log['step']:<3}"
+            f"  {log['reward']:11.2f}  {correct:7.0%}  {shaped / 0.2:6.0%}"
         )
 print("greedy, held-out: before", sft_scores)
-print("                  after ", reasoning_scores(grpo.model, tokenizer, test))
+print(
+    "                  after ", reasoning_scores(grpo.model, tokenizer, test)
+)
 # --8<-- [end:grpo]

@@ -1,4 +1,5 @@
-"""Preference data from the reasoning task, validated; a reward model trained on it with TRL.
+"""Preference data from the reasoning task, validated; a reward model trained
+on it with TRL.
 
 Run alone: python snippets/rlhf/index/ex01_preferences.py
 """
@@ -12,7 +13,10 @@ from ftkit.tasks import preference_pairs, reasoning_task
 from ftkit.validation import validate_file
 
 train, test = reasoning_task(n_train=1200, n_test=100, steps=3, seed=0)
-pairs, held_out = preference_pairs(train, seed=0), preference_pairs(test, seed=1)
+pairs, held_out = (
+    preference_pairs(train, seed=0),
+    preference_pairs(test, seed=1),
+)
 print(f"{len(pairs)} training pairs, {len(held_out)} held-out pairs")
 print("rejected replies:", dict(Counter(pair["kind"] for pair in pairs)))
 for pair in pairs[:3]:
@@ -20,7 +24,8 @@ for pair in pairs[:3]:
     print("  chosen:  ", pair["chosen"][0]["content"])
     print("  rejected:", pair["rejected"][0]["content"])
 
-COLUMNS = ("prompt", "chosen", "rejected")  # what the trainers read; "kind" is for our analysis
+# what the trainers read; "kind" is for our analysis
+COLUMNS = ("prompt", "chosen", "rejected")
 with open("preferences.jsonl", "w", encoding="utf-8") as handle:
     for pair in pairs:
         handle.write(json.dumps({c: pair[c] for c in COLUMNS}) + "\n")
@@ -31,8 +36,12 @@ print("\n" + validate_file("preferences.jsonl", task="preference").summary())
 bad_rows = [
     {
         "prompt": [{"role": "user", "content": "Start at 2, add 3."}],
-        "chosen": [{"role": "assistant", "content": "<think>2 + 3 = 5.</think>5"}],
-        "rejected": [{"role": "assistant", "content": "<think>2 + 3 = 5.</think>5"}],
+        "chosen": [
+            {"role": "assistant", "content": "<think>2 + 3 = 5.</think>5"}
+        ],
+        "rejected": [
+            {"role": "assistant", "content": "<think>2 + 3 = 5.</think>5"}
+        ],
     },
     {
         "prompt": [{"role": "user", "content": "Start at 4, take 1."}],
@@ -41,7 +50,9 @@ bad_rows = [
     },
     {
         "prompt": [{"role": "assistant", "content": "Start at 5, add 1."}],
-        "chosen": [{"role": "assistant", "content": "<think>5 + 1 = 6.</think>6"}],
+        "chosen": [
+            {"role": "assistant", "content": "<think>5 + 1 = 6.</think>6"}
+        ],
         "rejected": [{"role": "assistant", "content": "7"}],
     },
     {"prompt": "Start at 6, add 2.", "chosen": "<think>6 + 2 = 8.</think>8"},
@@ -58,15 +69,22 @@ for error in check.errors:
 # --8<-- [start:reward_model]
 import torch
 from datasets import Dataset
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, ProgressCallback
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    ProgressCallback,
+)
 from trl import RewardConfig, RewardTrainer
 
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: your SFT model, e.g. a Llama 3.2 1B
+# Colab GPU: your SFT model, e.g. a Llama 3.2 1B
+MODEL_ID = tiny_llama(pretrain_steps=100)
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)
 torch.manual_seed(0)
-reward_model = AutoModelForSequenceClassification.from_pretrained(MODEL_ID, num_labels=1)
+reward_model = AutoModelForSequenceClassification.from_pretrained(
+    MODEL_ID, num_labels=1
+)
 print("the reward head:", reward_model.score)
 
 config = RewardConfig(
@@ -90,16 +108,25 @@ trainer = RewardTrainer(
     model=reward_model,
     args=config,
     processing_class=tokenizer,
-    train_dataset=Dataset.from_list([{c: p[c] for c in COLUMNS} for p in pairs]),
-    eval_dataset=Dataset.from_list([{c: p[c] for c in COLUMNS} for p in held_out]),
+    train_dataset=Dataset.from_list(
+        [{c: p[c] for c in COLUMNS} for p in pairs]
+    ),
+    eval_dataset=Dataset.from_list(
+        [{c: p[c] for c in COLUMNS} for p in held_out]
+    ),
 )
-trainer.remove_callback(ProgressCallback)  # the page prints its own log; in Colab keep the bar
-print(f"held-out pairwise accuracy before training: {trainer.evaluate()['eval_accuracy']:.0%}")
+# the page prints its own log; in Colab keep the bar
+trainer.remove_callback(ProgressCallback)
+print(
+    "held-out pairwise accuracy before training: "
+    f"{trainer.evaluate()['eval_accuracy']:.0%}"
+)
 trainer.train()
 for log in trainer.state.log_history:
     if "eval_accuracy" in log and log["step"] > 0:
         print(
-            f"step {log['step']:>3}  held-out accuracy {log['eval_accuracy']:.0%}  "
+            f"step {log['step']:>3}  "
+            f"held-out accuracy {log['eval_accuracy']:.0%}  "
             f"margin {log['eval_margin']:.2f}"
         )
 # --8<-- [end:reward_model]
@@ -110,21 +137,32 @@ reward_model.eval()
 
 @torch.no_grad()
 def reward(prompt, reply):
-    """The reward model's score of one reply, read from the last token's head output."""
-    chat = tokenizer.apply_chat_template(prompt + reply, return_dict=True, return_tensors="pt")
+    """The reward model's score of one reply, read from the last token's head
+    output."""
+    chat = tokenizer.apply_chat_template(
+        prompt + reply, return_dict=True, return_tensors="pt"
+    )
     return reward_model(**chat).logits[0, 0].item()
 
 
 wins = Counter(), Counter()
 for pair in held_out:
-    won = reward(pair["prompt"], pair["chosen"]) > reward(pair["prompt"], pair["rejected"])
+    won = reward(pair["prompt"], pair["chosen"]) > reward(
+        pair["prompt"], pair["rejected"]
+    )
     wins[won][pair["kind"]] += 1
 for kind in ("no working", "wrong answer", "wrong step"):
     right, n = wins[True][kind], wins[True][kind] + wins[False][kind]
-    print(f"{kind:<13} chosen ranked higher in {right / n:4.0%} of {n} held-out pairs")
+    print(
+        f"{kind:<13} chosen ranked higher in {right / n:4.0%} "
+        f"of {n} held-out pairs"
+    )
 example = next(pair for pair in held_out if pair["kind"] == "no working")
 print(example["prompt"][0]["content"])
-scores = {name: reward(example["prompt"], example[name]) for name in ("chosen", "rejected")}
+scores = {
+    name: reward(example["prompt"], example[name])
+    for name in ("chosen", "rejected")
+}
 for name in scores:
     print(f"  {name:<8}  {example[name][0]['content']}")
 print("the chosen reply scores higher:", scores["chosen"] > scores["rejected"])

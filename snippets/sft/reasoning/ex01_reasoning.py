@@ -1,4 +1,5 @@
-"""SFT for reasoning: LoRA on the tiny model teaches it to think before it answers.
+"""SFT for reasoning: LoRA on the tiny model teaches it to think before it
+answers.
 
 Run alone: python snippets/sft/reasoning/ex01_reasoning.py
 """
@@ -9,11 +10,18 @@ from ftkit.tasks import reasoning_task, score
 train, test = reasoning_task(n_train=1200, n_test=100, steps=3, seed=0)
 questions = {row["messages"][0]["content"] for row in train}
 seen = sum(row["messages"][0]["content"] in questions for row in test)
-print(f"{len(train)} training rows, {len(test)} held-out rows, {seen} held-out questions in train")
+print(
+    f"{len(train)} training rows, {len(test)} held-out rows, "
+    f"{seen} held-out questions in train"
+)
 for message in train[0]["messages"]:
     print(f"{message['role']:>9}: {message['content']}")
 print("answer:", train[0]["answer"])
-for reply in ["<think>8 - 4 = 4. 4 + 1 = 5. 5 + 3 = 8.</think>8", "8", "<think>9 - 1.</think>9"]:
+for reply in [
+    "<think>8 - 4 = 4. 4 + 1 = 5. 5 + 3 = 8.</think>8",
+    "8",
+    "<think>9 - 1.</think>9",
+]:
     print(f"score({reply!r}, answer='8') = {score(reply, '8')}")
 # --8<-- [end:task]
 
@@ -24,7 +32,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from ftkit.evaluate import reasoning_scores
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+MODEL_ID = tiny_llama(pretrain_steps=100)
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)
 base = AutoModelForCausalLM.from_pretrained(MODEL_ID)
 
@@ -35,11 +44,15 @@ print("a reply:", repr(before.replies[0][:60]), "...")
 
 @torch.no_grad()
 def first_token_probability(model, token="<think>"):
-    """The probability the model gives ``token`` as its reply's first token, mean over test."""
+    """The probability the model gives ``token`` as its reply's first token,
+    mean over test."""
     token_id, total = tokenizer.convert_tokens_to_ids(token), 0.0
     for row in test:
         prompt = tokenizer.apply_chat_template(
-            row["messages"][:1], add_generation_prompt=True, return_dict=True, return_tensors="pt"
+            row["messages"][:1],
+            add_generation_prompt=True,
+            return_dict=True,
+            return_tensors="pt",
         )
         total += model(**prompt).logits[0, -1].softmax(-1)[token_id].item()
     return total / len(test)
@@ -55,18 +68,21 @@ from transformers import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
 MAX_STEPS = 400  # Colab GPU: about 1-2 epochs of your data set
-RUNTIME = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)  # Colab GPU: dict(fp16=True)
+# Colab GPU: dict(fp16=True)
+RUNTIME = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)
 LORA = LoraConfig(
     r=16,
     lora_alpha=32,
     target_modules="all-linear",
     task_type="CAUSAL_LM",
-    modules_to_save=["embed_tokens", "lm_head"],  # see "Why the output layer trains too"
+    # see "Why the output layer trains too"
+    modules_to_save=["embed_tokens", "lm_head"],
 )
 
 
 def fine_tune(rows, lora_config):
-    """SFT with LoRA from the same base, seed and settings, so runs differ only in their data."""
+    """SFT with LoRA from the same base, seed and settings, so runs differ only
+    in their data."""
     torch.manual_seed(0)
     config = SFTConfig(
         output_dir="sft-reasoning",
@@ -88,7 +104,8 @@ def fine_tune(rows, lora_config):
         processing_class=tokenizer,
         peft_config=lora_config,
     )
-    trainer.remove_callback(ProgressCallback)  # the page prints its own log; in Colab keep the bar
+    # the page prints its own log; in Colab keep the bar
+    trainer.remove_callback(ProgressCallback)
     trainer.train()
     return trainer
 
@@ -111,23 +128,44 @@ print(f"  {test[0]['messages'][0]['content']} -> {after.replies[0]}")
 from ftkit.evaluate import exact_match, generate_replies
 
 answer_only = [  # the same questions and answers, the working left out
-    {"messages": [row["messages"][0], {"role": "assistant", "content": row["answer"]}]}
+    {
+        "messages": [
+            row["messages"][0],
+            {"role": "assistant", "content": row["answer"]},
+        ]
+    }
     for row in train
 ]
 print("an answer-only target:", repr(answer_only[0]["messages"][1]["content"]))
 terse = fine_tune(answer_only, LORA)
-replies = generate_replies(terse.model, tokenizer, [row["messages"][:1] for row in test])
-print(f"answer only:    exact match {exact_match(replies, [row['answer'] for row in test]):.0%}")
+replies = generate_replies(
+    terse.model, tokenizer, [row["messages"][:1] for row in test]
+)
+print(
+    "answer only:    exact match "
+    f"{exact_match(replies, [row['answer'] for row in test]):.0%}"
+)
 print(f"with <think>:   exact match {after.exact_match:.0%}")
 # --8<-- [end:answer_only]
 
 # --8<-- [start:linear_only]
-linear_only = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM")
-plain = fine_tune([{"messages": row["messages"]} for row in train], linear_only)
+linear_only = LoraConfig(
+    r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM"
+)
+plain = fine_tune(
+    [{"messages": row["messages"]} for row in train], linear_only
+)
 plain.model.print_trainable_parameters()
 for name, model, scores in [
-    ("LoRA on the linear layers only", plain.model, reasoning_scores(plain.model, tokenizer, test)),
+    (
+        "LoRA on the linear layers only",
+        plain.model,
+        reasoning_scores(plain.model, tokenizer, test),
+    ),
     ("... and embeddings + lm_head", trainer.model, after),
 ]:
-    print(f"{name:<31} {scores}, P(<think> first) = {first_token_probability(model):.2f}")
+    print(
+        f"{name:<31} {scores}, "
+        f"P(<think> first) = {first_token_probability(model):.2f}"
+    )
 # --8<-- [end:linear_only]

@@ -1,7 +1,9 @@
-"""The Unsloth workflow in plain transformers + peft + TRL, run on the tiny model on a CPU.
+"""The Unsloth workflow in plain transformers + peft + TRL, run on the tiny
+model on a CPU.
 
-Each step matches one step of the Unsloth notebook on the same page: 4-bit load, LoRA, chat
-template data, SFTTrainer, save the adapter, save a merged 16-bit model, write a GGUF file.
+Each step matches one step of the Unsloth notebook on the same page: 4-bit
+load, LoRA, chat template data, SFTTrainer, save the adapter, save a merged
+16-bit model, write a GGUF file.
 
 Run alone: python snippets/sft/unsloth/ex01_recipe.py
 """
@@ -9,11 +11,16 @@ Run alone: python snippets/sft/unsloth/ex01_recipe.py
 # --8<-- [start:load]
 import torch
 from peft import prepare_model_for_kbit_training
-from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    BitsAndBytesConfig,
+)
 
 from ftkit.tiny import tiny_llama
 
-MODEL_ID = tiny_llama(pretrain_steps=100)  # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+MODEL_ID = tiny_llama(pretrain_steps=100)
 DTYPE = torch.float32  # on a T4: torch.float16 (a T4 has no bfloat16)
 torch.manual_seed(0)
 
@@ -27,8 +34,15 @@ model = AutoModelForCausalLM.from_pretrained(
         bnb_4bit_compute_dtype=DTYPE,
     ),
 )
-model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)  # GPU: True
-print(type(model.model.layers[0].mlp.down_proj).__name__, model.get_memory_footprint(), "bytes")
+model = prepare_model_for_kbit_training(
+    model,
+    use_gradient_checkpointing=False,  # GPU: True
+)
+print(
+    type(model.model.layers[0].mlp.down_proj).__name__,
+    model.get_memory_footprint(),
+    "bytes",
+)
 # --8<-- [end:load]
 
 # --8<-- [start:lora]
@@ -40,8 +54,17 @@ lora_config = LoraConfig(
     lora_dropout=0.0,
     bias="none",
     task_type="CAUSAL_LM",
-    target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-    modules_to_save=["embed_tokens", "lm_head"],  # the tiny model needs them (SFT for reasoning)
+    target_modules=[
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    ],
+    # the tiny model needs them (SFT for reasoning)
+    modules_to_save=["embed_tokens", "lm_head"],
 )
 model = get_peft_model(model, lora_config)
 model.print_trainable_parameters()
@@ -82,12 +105,19 @@ config = SFTConfig(
     gradient_checkpointing=False,
     use_cpu=True,  # T4: fp16=True, drop use_cpu
 )
-trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=tokenizer)
-trainer.remove_callback(ProgressCallback)  # the page prints its own log; in Colab keep the bar
+trainer = SFTTrainer(
+    model=model, args=config, train_dataset=dataset, processing_class=tokenizer
+)
+# the page prints its own log; in Colab keep the bar
+trainer.remove_callback(ProgressCallback)
 stats = trainer.train()
-print(f"trained {stats.global_step} steps, final loss {trainer.state.log_history[-2]['loss']:.3f}")
-# TRL casts the trainable weights of a quantized model to bf16 (as the QLoRA paper does); this
-# CPU run computes in fp32, so cast them back before generating. With bf16 compute: not needed.
+print(
+    f"trained {stats.global_step} steps, "
+    f"final loss {trainer.state.log_history[-2]['loss']:.3f}"
+)
+# TRL casts the trainable weights of a quantized model to bf16 (as the QLoRA
+# paper does); this CPU run computes in fp32, so cast them back before
+# generating. With bf16 compute: not needed.
 for param in model.parameters():
     if param.requires_grad:
         param.data = param.data.to(DTYPE)
@@ -99,14 +129,19 @@ import os
 
 model.save_pretrained("lora_model")  # the adapter only, as safetensors
 tokenizer.save_pretrained("lora_model")
-print(sorted(os.listdir("lora_model")))  # adapter_config.json names the base model's path or id
-print(f"adapter weights: {os.path.getsize('lora_model/adapter_model.safetensors'):,} bytes")
+# adapter_config.json names the base model's path or id
+print(sorted(os.listdir("lora_model")))
+print(
+    "adapter weights: "
+    f"{os.path.getsize('lora_model/adapter_model.safetensors'):,} bytes"
+)
 # --8<-- [end:save]
 
 # --8<-- [start:merge]
 from peft import PeftModel
 
-base16 = AutoModelForCausalLM.from_pretrained(MODEL_ID, dtype=torch.float16)  # not 4-bit
+# not 4-bit
+base16 = AutoModelForCausalLM.from_pretrained(MODEL_ID, dtype=torch.float16)
 merged = PeftModel.from_pretrained(base16, "lora_model").merge_and_unload()
 merged.save_pretrained("merged_16bit")  # safetensors by default
 tokenizer.save_pretrained("merged_16bit")
@@ -119,6 +154,8 @@ from ftkit.export import to_gguf
 
 path = to_gguf("merged_16bit", "merged_16bit/model-Q8_0.gguf", qtype="Q8_0")
 print(path.name, f"{path.stat().st_size:,} bytes")
-gguf_model = AutoModelForCausalLM.from_pretrained("merged_16bit", gguf_file=path.name)
+gguf_model = AutoModelForCausalLM.from_pretrained(
+    "merged_16bit", gguf_file=path.name
+)
 print("GGUF Q8_0, read back:", reasoning_scores(gguf_model, tokenizer, test))
 # --8<-- [end:gguf]

@@ -1,4 +1,5 @@
-"""LoRA on a tiny LLaVA-style VLM: shape and colour questions, accuracy before and after.
+"""LoRA on a tiny LLaVA-style VLM: shape and colour questions, accuracy
+before and after.
 
 Run alone: python snippets/vlm/index/ex01_shapes.py
 """
@@ -15,13 +16,17 @@ model = AutoModelForImageTextToText.from_pretrained(MODEL_ID)
 
 print(type(model).__name__, "with", type(processor.image_processor).__name__)
 for name, part in model.model.named_children():
-    print(f"  {name:22} {sum(p.numel() for p in part.parameters()):>7,} parameters")
+    print(
+        f"  {name:22} "
+        f"{sum(p.numel() for p in part.parameters()):>7,} parameters"
+    )
 print(f"  {'lm_head':22} {model.lm_head.weight.numel():>7,} parameters")
 vision = model.config.vision_config
 patches = (vision.image_size // vision.patch_size) ** 2
 print(
     f"a {vision.image_size}x{vision.image_size} image -> {patches} patches "
-    f"of {vision.patch_size}x{vision.patch_size} pixels -> {patches} image tokens"
+    f"of {vision.patch_size}x{vision.patch_size} pixels "
+    f"-> {patches} image tokens"
 )
 # --8<-- [end:build]
 
@@ -30,7 +35,8 @@ from ftkit.tiny_vlm import TinyVLMConfig
 from ftkit.shapes import shape_probe
 
 random_tower = AutoModelForImageTextToText.from_pretrained(
-    tiny_vlm(TinyVLMConfig(vision_pretrain_steps=0))  # the same recipe, vision tower untrained
+    # the same recipe, vision tower untrained
+    tiny_vlm(TinyVLMConfig(vision_pretrain_steps=0))
 )
 for name, vlm in (("random", random_tower), ("pretrained", model)):
     score = shape_probe(vlm.model.vision_tower, processor.image_processor)
@@ -43,7 +49,13 @@ from collections import Counter
 from ftkit.shapes import ascii_image, shapes_task
 
 train, test = shapes_task(n_train=1200, n_test=120, seed=0)
-print(len(train), "training rows,", len(test), "test rows;", dict(Counter(r["task"] for r in test)))
+print(
+    len(train),
+    "training rows,",
+    len(test),
+    "test rows;",
+    dict(Counter(r["task"] for r in test)),
+)
 row = train[0]
 print(ascii_image(row["images"][0]))
 print(row["messages"])
@@ -56,7 +68,9 @@ from ftkit.vlm import VisionChatCollator
 collator = VisionChatCollator(processor)
 batch = collator(train[:2])
 print({name: tuple(value.shape) for name, value in batch.items()})
-shown = show_loss_tokens(processor.tokenizer, batch["input_ids"][0], batch["labels"][0])
+shown = show_loss_tokens(
+    processor.tokenizer, batch["input_ids"][0], batch["labels"][0]
+)
 print(shown.replace("<image>" * patches, f"<image> x {patches} "))
 # --8<-- [end:collate]
 
@@ -82,7 +96,8 @@ image_tokens = (batch["input_ids"] == model.config.image_token_id).sum(dim=1)
 print("image tokens per row:", image_tokens.tolist())
 print("pixel_values:", tuple(batch["pixel_values"].shape))
 
-broken = {**two_pictures, "images": two_pictures["images"][:1]}  # one picture lost
+# one picture lost
+broken = {**two_pictures, "images": two_pictures["images"][:1]}
 try:
     collator([train[0], broken])
 except ValueError as error:
@@ -98,8 +113,13 @@ def accuracy(model, rows):
     replies = answer_images(model, processor, rows)
     right = {}
     for reply, row in zip(replies, rows, strict=True):
-        right.setdefault(row["task"], []).append(reply == row["messages"][-1]["content"][0]["text"])
-    return {task: f"{sum(hits) / len(hits):.0%}" for task, hits in sorted(right.items())}, replies
+        right.setdefault(row["task"], []).append(
+            reply == row["messages"][-1]["content"][0]["text"]
+        )
+    return {
+        task: f"{sum(hits) / len(hits):.0%}"
+        for task, hits in sorted(right.items())
+    }, replies
 
 
 before, replies = accuracy(model, test)
@@ -116,22 +136,31 @@ STEPS, BATCH = 300, 16  # a real model: 1-3 epochs over your data, batch 8-32
 
 
 def finetune(modules_to_save):
-    """LoRA on the language model's linear layers, plus ``modules_to_save`` trained in full."""
+    """LoRA on the language model's linear layers, plus ``modules_to_save``
+    trained in full."""
     base = AutoModelForImageTextToText.from_pretrained(MODEL_ID)
     torch.manual_seed(0)  # LoRA's A matrices start random
     config = LoraConfig(
         r=16,
         lora_alpha=32,
         # the language model's linear layers; the vision tower stays frozen
-        target_modules=r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)",
-        modules_to_save=modules_to_save,  # trained in full, saved with the adapter
+        target_modules=(
+            r".*language_model.*\."
+            r"(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+        ),
+        # trained in full, saved with the adapter
+        modules_to_save=modules_to_save,
     )
     peft_model = get_peft_model(base, config)
-    trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+    trainable = sum(
+        p.numel() for p in peft_model.parameters() if p.requires_grad
+    )
     total = sum(p.numel() for p in peft_model.parameters())
     print(f"trainable: {trainable:,} of {total:,} parameters")
     order = random.Random(0)
-    optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=3e-3)
+    optimizer = torch.optim.AdamW(
+        [p for p in peft_model.parameters() if p.requires_grad], lr=3e-3
+    )
     peft_model.train()
     losses = []
     for step in range(1, STEPS + 1):
@@ -140,8 +169,12 @@ def finetune(modules_to_save):
         optimizer.step()
         optimizer.zero_grad()
         losses.append(loss.item())
-        if step % 50 == 0:  # the mean of the last 50 batches: one batch's loss is noisy
-            print(f"steps {step - 49:3}-{step:<3}  mean loss {sum(losses[-50:]) / 50:.3f}")
+        # the mean of the last 50 batches: one batch's loss is noisy
+        if step % 50 == 0:
+            print(
+                f"steps {step - 49:3}-{step:<3}  "
+                f"mean loss {sum(losses[-50:]) / 50:.3f}"
+            )
     return peft_model
 
 
@@ -177,14 +210,27 @@ def reply_probabilities(model, row):
     ]
 
 
-red = next(row for row in test if row["messages"][-1]["content"][0]["text"] == "red")
-print("p(reply token):", [(token, round(p, 2)) for token, p in reply_probabilities(tuned, red)])
+red = next(
+    row for row in test if row["messages"][-1]["content"][0]["text"] == "red"
+)
+print(
+    "p(reply token):",
+    [(token, round(p, 2)) for token, p in reply_probabilities(tuned, red)],
+)
 
 tokenizer = processor.tokenizer
-seen = Counter(i for line in corpus() for i in tokenizer(line, add_special_tokens=False).input_ids)
-print("'re' in the base model's pretraining text:", seen[tokenizer.convert_tokens_to_ids("re")])
+seen = Counter(
+    i
+    for line in corpus()
+    for i in tokenizer(line, add_special_tokens=False).input_ids
+)
 print(
-    f"tokens never seen in pretraining: {sum(seen[i] == 0 for i in range(len(tokenizer)))} "
+    "'re' in the base model's pretraining text:",
+    seen[tokenizer.convert_tokens_to_ids("re")],
+)
+print(
+    "tokens never seen in pretraining: "
+    f"{sum(seen[i] == 0 for i in range(len(tokenizer)))} "
     f"of {len(tokenizer)}"
 )
 # --8<-- [end:diagnose]
@@ -193,7 +239,10 @@ print(
 tuned = finetune(modules_to_save=["multi_modal_projector", "lm_head"])
 after, replies = accuracy(tuned, test)
 print("after: ", after)
-print("p(reply token):", [(token, round(p, 2)) for token, p in reply_probabilities(tuned, red)])
+print(
+    "p(reply token):",
+    [(token, round(p, 2)) for token, p in reply_probabilities(tuned, red)],
+)
 # --8<-- [end:fix]
 
 # --8<-- [start:publish]
@@ -203,9 +252,11 @@ from pathlib import Path
 from huggingface_hub import ModelCard
 
 out = Path(tempfile.mkdtemp()) / "tiny-vlm-shapes"
-merged = tuned.merge_and_unload()  # LoRA folded into the weights: a plain LLaVA again
+# LoRA folded into the weights: a plain LLaVA again
+merged = tuned.merge_and_unload()
 merged.save_pretrained(out)  # safetensors
-processor.save_pretrained(out)  # the image processor, tokenizer and chat template
+# the image processor, tokenizer and chat template
+processor.save_pretrained(out)
 card = ModelCard(f"""---
 license: apache-2.0
 library_name: transformers
@@ -214,8 +265,9 @@ tags: [llava, lora, vision-language, study-guide]
 ---
 # tiny-vlm-shapes
 
-A tiny LLaVA-style VLM fine-tuned with LoRA (r=16, language model), with the projector and
-the output layer trained in full, to name the colour and the shape in a 32x32 picture.
+A tiny LLaVA-style VLM fine-tuned with LoRA (r=16, language model), with the
+projector and the output layer trained in full, to name the colour and the
+shape in a 32x32 picture.
 
 Held-out accuracy (120 pictures): before {before}, after {after}.
 For teaching only: trained on synthetic pictures, it knows nothing else.
