@@ -83,6 +83,19 @@ DIAGRAM_TEXT = """
   return {px: Math.round(smallest * 10) / 10, first: labels[0].textContent.trim().slice(0, 40)};
 })
 """
+# The same for the charts of checked outputs (tools/charts.py: inline svg, no shadow root), with
+# whether each carries its text alternative (a title and a description of every number).
+CHART_TEXT = """
+() => [...document.querySelectorAll("figure.chart svg")].map((svg) => {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  const sizes = [...svg.querySelectorAll("text")]
+    .map((t) => parseFloat(getComputedStyle(t).fontSize));
+  const named = svg.getAttribute("role") === "img" &&
+    svg.getAttribute("aria-labelledby").split(" ").every((id) => document.getElementById(id));
+  return {px: Math.round(Math.min(...sizes) * scale * 10) / 10, named,
+          first: svg.querySelector("title").textContent.slice(0, 40)};
+})
+"""
 MIN_DIAGRAM_TEXT_PX = 12  # at a 1280-pixel window, Playwright's default viewport
 
 # Every shown code block that scrolls sideways (outputs, "text", are let be: a table may need the
@@ -344,6 +357,7 @@ def check_page(browser, server: str, path: str) -> dict:
     try:
         seen = inspect_page(visit, path)
         seen["diagram_text"] = visit.page.evaluate(DIAGRAM_TEXT)
+        seen["chart_text"] = visit.page.evaluate(CHART_TEXT)
         seen["code_overflow"] = visit.page.evaluate(CODE_OVERFLOW)
         if path in SCREENSHOTS:
             visit.screenshot(shot)
@@ -376,15 +390,21 @@ def test_pages_with_diagrams_and_math_are_checked(every_page):
     assert math["math"] >= 5 and math["typeset"] == math["math"] and not math["errors"]
 
 
-def test_diagram_labels_are_readable_at_page_width(every_page):
-    """A wide diagram is scaled down to the column: its labels must still render at 12 px."""
+def test_diagram_and_chart_labels_are_readable_at_page_width(every_page):
+    """A wide diagram or chart is scaled down to the column: its labels must still render at
+    12 px. A chart also names itself and its numbers to a screen reader."""
     small = [
-        f"/{path}: diagram {i} ({text['first']!r}...): labels at {text['px']} px"
+        f"/{path}: {kind} {i} ({text['first']!r}...): labels at {text['px']} px"
         for path, seen in every_page.items()
-        for i, text in enumerate(seen["diagram_text"], 1)
+        for kind in ("diagram", "chart")
+        for i, text in enumerate(seen[f"{kind}_text"], 1)
         if text and text["px"] < MIN_DIAGRAM_TEXT_PX
     ]
-    assert not small, f"diagram text under {MIN_DIAGRAM_TEXT_PX} px:\n" + "\n".join(small)
+    assert not small, f"text under {MIN_DIAGRAM_TEXT_PX} px:\n" + "\n".join(small)
+    charts = [(path, chart) for path, seen in every_page.items() for chart in seen["chart_text"]]
+    assert len(charts) >= 10, "the chart checks would look at nothing"
+    unnamed = [f"/{path}: {chart['first']!r}" for path, chart in charts if not chart["named"]]
+    assert not unnamed, "charts without their text alternative:\n" + "\n".join(unnamed)
 
 
 def test_shown_code_fits_its_column(every_page):

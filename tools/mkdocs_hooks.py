@@ -1,7 +1,7 @@
 """MkDocs hooks: fail the build on a broken include, show the block markers to the reader,
-publish the chapters' notebooks, draw the home roadmap from the nav (``tools/roadmap.py``), load
-MathJax only on pages with math, and turn the search index's TeX into text
-(``tools/plain_math.py``).
+draw the charts of checked outputs (``tools/charts.py``), publish the chapters' notebooks,
+draw the home roadmap from the nav (``tools/roadmap.py``), load MathJax only on pages with
+math, and turn the search index's TeX into text (``tools/plain_math.py``).
 
 Registered in mkdocs.yml under ``hooks:``. The markers themselves are described in
 ``tools/pages.py``; here they become admonitions, so a reader sees why a block is not run. The
@@ -35,6 +35,7 @@ from tools.chapters import (  # noqa: E402
     notebook_path,
     site_path,
 )
+from tools.charts import ChartError, render_charts  # noqa: E402
 from tools.outputs import Tolerance, ToleranceError, tolerance_note  # noqa: E402
 from tools.pages import (  # noqa: E402
     GPU_ONLY,
@@ -93,10 +94,14 @@ def render_markers(markdown: str, page: str) -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    """Check every include of the page, then render its markers."""
+    """Check every include of the page, then draw its charts and render its markers."""
     try:
         expand_text(markdown, page.file.src_uri)
     except PageError as error:
+        raise PluginError(str(error)) from None
+    try:
+        markdown = render_charts(markdown, page.file.src_uri)
+    except ChartError as error:
         raise PluginError(str(error)) from None
     markdown = render_markers(markdown, page.file.src_uri)
     if NOTEBOOKS_TABLE in markdown:

@@ -102,11 +102,19 @@ def _dollar_math_plain(text: str) -> str:
 
 
 def markdown_cell_text(lines: list[str], page: str) -> str:
-    """Prose lines -> a markdown cell: markers dropped, links absolute, math in dollars."""
+    """Prose lines -> a markdown cell: markers dropped, links absolute, math in dollars, and a
+    chart (``tools/charts.py``) a link to the page that draws it."""
     out: list[str] = []
     fence: str | None = None
+    chart: list[str] = []
     for line in lines:
         stripped = line.strip()
+        if fence is None and (chart or stripped.startswith("<!-- chart:")):
+            chart.append(line)
+            if "-->" in line:
+                out.append(_chart_link("\n".join(chart), page))
+                chart = []
+            continue
         if fence is None and any(
             marker.match(line) for marker in (MARKER_RE, EXPECTED_OUTPUT_RE, TOLERANCE_RE)
         ):
@@ -124,3 +132,12 @@ def markdown_cell_text(lines: list[str], page: str) -> str:
         out.append(line if fence else _dollar_math(_absolute_links(line, page)))
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
     return text
+
+
+def _chart_link(comment: str, page: str) -> str:
+    """The sentence a notebook shows where its chapter draws a chart of the output above."""
+    from tools.charts import CHART_RE, parse_spec
+
+    m = CHART_RE.match(comment.strip())
+    title = parse_spec(m["spec"])["title"] if m else "a chart"
+    return f"*The chapter draws the numbers above as a chart: [{title}]({page_url(page)}).*"

@@ -1,0 +1,126 @@
+"""Charts drawn from checked outputs (tools/charts.py): the numbers drawn are the output's, and
+a chart that cannot be drawn fails the build naming its line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tools.charts import ChartError, chart_from_output, nice_ticks, render_charts, render_svg
+from tools.pages import pages
+
+OUTPUT = """step       full  LoRA r=8
+   0      3.234     3.234
+  20      0.269     0.347
+  40      0.139     0.296
+trainable: full 139,840
+"""
+SPEC = (
+    'title="Loss" x="step" y="loss" series="full; LoRA r=8" '
+    r'rows="^ *(?P<x>\d+) +(?P<y0>[\d.]+) +(?P<y1>[\d.]+)$"'
+)
+
+
+def page_with(chart: str, output: str = OUTPUT) -> str:
+    return (
+        "```python\nprint('...')\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n"
+        f"```text\n{output}```\n\n{chart}\n\nAfter.\n"
+    )
+
+
+def test_a_chart_plots_exactly_the_matching_lines_of_the_output():
+    chart = chart_from_output(SPEC, OUTPUT)
+    assert chart.series == ("full", "LoRA r=8")
+    assert [(x, ys) for x, ys, _ in chart.points] == [
+        ("0", (3.234, 3.234)),
+        ("20", (0.269, 0.347)),
+        ("40", (0.139, 0.296)),
+    ]  # the header and the last line do not match `rows`: not data
+
+
+def test_the_svg_carries_every_number_as_text_and_one_point_per_value():
+    svg = render_svg(chart_from_output(SPEC, OUTPUT), "chart-1")
+    assert svg.count("<circle") == 6 and svg.count("<polyline") == 2
+    desc = re.search(r'<desc id="chart-1-desc">(.*?)</desc>', svg)[1]
+    assert desc == (
+        "full (step: loss): 0: 3.234, 20: 0.269, 40: 0.139; "
+        "LoRA r=8 (step: loss): 0: 3.234, 20: 0.347, 40: 0.296"
+    )
+    assert 'role="img" aria-labelledby="chart-1-title chart-1-desc"' in svg
+    assert "<figcaption>Loss</figcaption>" in svg and "\n" not in svg  # one Markdown line
+
+
+def test_a_bar_chart_labels_each_bar_with_the_printed_value():
+    spec = 'title="After" kind="bar" series="loss" rows="^(?P<x>\\S.*?) +(?P<y0>[\\d.]+)$"'
+    chart = chart_from_output(spec, "LoRA r=8   0.28\nVeRA r=64  1.10\n")
+    svg = render_svg(chart, "chart-2")
+    assert svg.count("<rect") == 2
+    assert ">1.10</text>" in svg and "<title>VeRA r=64: 1.10</title>" in svg
+
+
+def test_the_page_gets_a_figure_where_the_comment_was():
+    text = page_with(f"<!-- chart: {SPEC} -->")
+    out = render_charts(text, "p.md")
+    assert "<!-- chart:" not in out and out.count('<figure class="chart" id="chart-1">') == 1
+    assert out.index("```text") < out.index("<figure") < out.index("After.")
+
+
+def test_a_chart_spread_over_lines_in_a_tab_keeps_its_indent():
+    body = page_with(f"<!-- chart: {SPEC.replace(' rows=', chr(10) + '     rows=')} -->")
+    indented = "\n".join("    " + line if line else line for line in body.split("\n"))
+    out = render_charts(indented, "p.md")
+    assert '\n    <figure class="chart"' in out
+
+
+@pytest.mark.parametrize(
+    ("chart", "output", "message"),
+    [
+        ("<!-- chart: " + SPEC + " -->", None, None),  # the control: this one draws
+        (
+            "Text between.\n\n<!-- chart: " + SPEC + " -->",
+            OUTPUT,
+            r"docs/p.md:\d+: a chart goes right under a block's shown output",
+        ),
+        (
+            '<!-- chart: title="T" series="a" rows="^(?P<x>\\d+) (?P<y0>\\d+)$" -->',
+            OUTPUT,
+            "rows matches 0 line",
+        ),
+        (
+            '<!-- chart: title="T" series="a; b" rows="^ *(?P<x>\\d+) +(?P<y0>[\\d.]+)" -->',
+            OUTPUT,
+            "rows must have the groups x and y0, y1",
+        ),
+        (
+            '<!-- chart: title="T" series="a" rows="^ *(?P<x>\\S+) +(?P<y0>\\S+)" -->',
+            OUTPUT,
+            "x in 'step       full  LoRA r=8': 'step' is not a number",
+        ),
+        ('<!-- chart: title="T" colour="red" -->', OUTPUT, "unknown chart setting 'colour=red'"),
+        ('<!-- chart: title="T" series="a" -->', OUTPUT, "the chart needs rows"),
+    ],
+)
+def test_a_chart_that_cannot_be_drawn_names_its_line(chart, output, message):
+    text = page_with(chart, output or OUTPUT)
+    if message is None:
+        assert "<figure" in render_charts(text, "p.md")
+        return
+    with pytest.raises(ChartError, match=message):
+        render_charts(text, "p.md")
+
+
+def test_ticks_are_round_and_cover_the_data():
+    assert nice_ticks(0, 3.234) == [0, 1, 2, 3, 4]
+    assert nice_ticks(0, 94) == [0, 20, 40, 60, 80, 100]
+    ticks = nice_ticks(0.026, 1.146)
+    assert ticks[0] <= 0.026 and ticks[-1] >= 1.146
+
+
+def test_every_chart_on_the_site_draws():
+    """Each page's charts draw from its current outputs (the build would fail otherwise)."""
+    drawn = 0
+    for page in pages():
+        text = page.read_text(encoding="utf-8")
+        drawn += render_charts(text, page.name).count('<figure class="chart"')
+    assert drawn >= 10
