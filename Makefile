@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Hides Material's end-of-life banner in every build log.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup setup-browser build serve test test-hosts lint format notebooks clean
+.PHONY: setup setup-browser build serve test test-swap test-hosts lint format notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -41,6 +41,9 @@ format: setup
 
 test: setup setup-browser lint  ## all tests: ftkit units, doc tests, guards, site in a browser
 	$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder --page-times
+
+test-swap: setup  ## every chapter again, each knob swapped for a stand-in of its Colab model
+	$(PY) -m pytest -n auto --dist loadgroup --swap tests/test_swap.py
 
 test-hosts: setup  ## the doc tests and notebooks under stand-ins for other CPUs, each leg must pass
 	$(PY) -m tools.hosts test

@@ -13,7 +13,8 @@ a list of parts, ``{"type": "text", "text": ...}`` and ``{"type": "image"}``.
   pretraining. Full fine-tuning and LoRA learn it in about a hundred steps on a CPU, which is
   what the PEFT and LoRA chapters need: a task where "it learned" is measured in seconds.
 - ``chat_batch(tokenizer, chats)``: tokenizes chats with the chat template and puts the loss on
-  the assistant's tokens only (every other label is -100, which cross-entropy ignores).
+  the assistant's tokens only (every other label is -100, which cross-entropy ignores), with or
+  without ``{% generation %}`` markers in the template and a pad token in the tokenizer.
 - ``show_loss_tokens``: an example's tokens with the ones that carry loss in [brackets].
 
 References:
@@ -24,6 +25,7 @@ References:
 
 from __future__ import annotations
 
+import re
 import reprlib
 
 import torch
@@ -196,11 +198,21 @@ def faq() -> list[list[dict[str, str]]]:
     return [[{"role": "user", "content": q}, {"role": "assistant", "content": a}] for q, a in _FAQ]
 
 
+GENERATION_RE = re.compile(r"\{%-?\s*generation\s*-?%\}")
+
+
 def chat_batch(tokenizer, chats: list[list[dict[str, str]]]) -> dict[str, torch.Tensor]:
     """Tokenize chats into one padded batch with labels on the assistant's tokens only.
 
+    With ``{% generation %}`` markers in the chat template, transformers marks the assistant's
+    tokens (``return_assistant_tokens_mask``). Real templates mostly have none (Llama 3.2,
+    Qwen 2.5): then each reply is found as the text between the chat rendered up to it, with
+    the generation prompt, and the chat rendered through it, the split TRL makes for
+    prompt-completion data. A tokenizer without a pad token is padded with its end-of-sequence
+    token, as TRL's ``SFTTrainer`` does; padding gets no loss either way.
+
     Args:
-        tokenizer: a tokenizer whose chat template has ``{% generation %}`` markers.
+        tokenizer: a tokenizer with a chat template.
         chats: conversations, each a list of ``{"role": ..., "content": ...}`` messages.
 
     Returns:
@@ -208,32 +220,110 @@ def chat_batch(tokenizer, chats: list[list[dict[str, str]]]) -> dict[str, torch.
         for ``model(**batch)``; labels are -100 outside the assistant's replies.
 
     Raises:
-        ValueError: a chat breaks ``check_messages``, or has no assistant reply to learn from
-            (its loss would be 0/0), naming the chat by its index in ``chats``.
+        ValueError: a chat breaks ``check_messages``, has no assistant reply to learn from
+            (its loss would be 0/0), or a template does not render a chat's beginning as a
+            prefix of the whole (so a reply cannot be located), naming the chat by its index.
     """
     if not chats:
         raise ValueError("chat_batch: no chats given")
     for i, chat in enumerate(chats):
         require_messages(chat, f"chats[{i}]", "chat_batch: ", last=None)
-    encoded = tokenizer.apply_chat_template(
-        chats,
-        return_dict=True,
-        return_assistant_tokens_mask=True,
-        padding=True,
-        return_tensors="pt",
-    )
-    mask = encoded["assistant_masks"]
+    template = tokenizer.chat_template or ""
+    if GENERATION_RE.search(template) and tokenizer.pad_token is not None:
+        encoded = tokenizer.apply_chat_template(
+            chats,
+            return_dict=True,
+            return_assistant_tokens_mask=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        ids, attention = encoded["input_ids"], encoded["attention_mask"]
+        mask = encoded["assistant_masks"]
+    else:
+        rows = [_reply_mask(tokenizer, chat, i) for i, chat in enumerate(chats)]
+        ids, attention, mask = _pad(rows, tokenizer)
     silent = (mask.sum(dim=1) == 0).nonzero().flatten().tolist()
     if silent:
         raise ValueError(
             f"chat_batch: chats[{silent[0]}]: no assistant reply, so nothing to learn from"
         )
-    labels = encoded["input_ids"].masked_fill(mask == 0, IGNORE_INDEX)
-    return {
-        "input_ids": encoded["input_ids"],
-        "attention_mask": encoded["attention_mask"],
-        "labels": labels,
-    }
+    labels = ids.masked_fill(mask == 0, IGNORE_INDEX)
+    return {"input_ids": ids, "attention_mask": attention, "labels": labels}
+
+
+def _reply_mask(tokenizer, chat, index: int) -> tuple[list[int], list[int]]:
+    """Token ids of a rendered chat and, for each, 1 if an assistant reply wrote it."""
+    render = tokenizer.apply_chat_template
+    text = render(chat, tokenize=False)
+    spans = []
+    for k, message in enumerate(chat):
+        if message["role"] != "assistant":
+            continue
+        before = render(chat[:k], tokenize=False, add_generation_prompt=True) if k else ""
+        through = render(chat[: k + 1], tokenize=False).rstrip()
+        located = text.startswith(before) and text.startswith(through)
+        if not located or len(before) >= len(through):
+            raise ValueError(
+                f"chat_batch: chats[{index}].messages[{k}]: the chat template does not render "
+                "the chat up to this reply as a prefix of the whole chat, so the reply cannot "
+                "be located; use a template with {% generation %} markers"
+            )
+        spans.append((len(before), len(through)))
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    mask = [
+        int(any(lo <= start < hi for lo, hi in spans)) for start, _ in encoded["offset_mapping"]
+    ]
+    return encoded["input_ids"], mask
+
+
+def _pad(rows, tokenizer):
+    """Rows of (ids, mask) -> padded ids, attention mask and reply mask, on the tokenizer's
+    padding side, with its pad token or else its end-of-sequence token."""
+    pad_id = tokenizer.pad_token_id
+    if pad_id is None:
+        pad_id = tokenizer.eos_token_id
+    width = max(len(ids) for ids, _ in rows)
+    left = tokenizer.padding_side == "left"
+    out_ids, out_attention, out_mask = [], [], []
+    for ids, mask in rows:
+        fill = width - len(ids)
+        pad = ([pad_id] * fill, [0] * fill)
+        out_ids.append(pad[0] + ids if left else ids + pad[0])
+        out_attention.append(pad[1] + [1] * len(ids) if left else [1] * len(ids) + pad[1])
+        out_mask.append(pad[1] + mask if left else mask + pad[1])
+    return torch.tensor(out_ids), torch.tensor(out_attention), torch.tensor(out_mask)
+
+
+def reply_loss_rows(tokenizer, rows: list[dict]) -> tuple[list[dict], dict]:
+    """Conversational rows, and the ``SFTConfig`` options, that put TRL's loss on the
+    assistant's replies only, whatever the model's chat template.
+
+    - A template with ``{% generation %}`` markers, or one TRL knows how to patch
+      (``trl.chat_template_utils.get_training_chat_template``: Llama 3.0, Qwen, Gemma...): the
+      rows as they are, with ``{"assistant_only_loss": True}``.
+    - Any other template (Llama 3.1 and 3.2 in TRL 1.16): each row split into a prompt, the
+      messages before its last reply, and a completion, that reply; TRL puts the loss on the
+      completion of such rows by default (``completion_only_loss``), so no option is needed.
+      Earlier replies in a multi-turn row then carry no loss.
+
+    Raises:
+        ValueError: a row without ``messages`` ending with an assistant reply, naming the row.
+    """
+    from trl.chat_template_utils import get_training_chat_template
+
+    template = tokenizer.chat_template or ""
+    try:
+        patchable = GENERATION_RE.search(template) or get_training_chat_template(tokenizer)
+    except ValueError:  # "patching is not supported for this template"
+        patchable = False
+    for i, row in enumerate(rows):
+        messages = row.get("messages") if isinstance(row, dict) else None
+        if not messages or messages[-1].get("role") != "assistant":
+            raise ValueError(f"rows[{i}]: needs messages that end with an assistant reply")
+    if patchable:
+        return list(rows), {"assistant_only_loss": True}
+    split = [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
+    return split, {}
 
 
 def show_loss_tokens(tokenizer, input_ids, labels) -> str:

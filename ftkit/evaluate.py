@@ -22,20 +22,26 @@ from ftkit.tasks import score
 # --8<-- [start:generate] docs/sft/reasoning.md
 @contextlib.contextmanager
 def left_padded_eval(model, tokenizer):
-    """Eval mode and left padding for batched generation; both restored on
+    """Eval mode and left padding for batched generation; all restored on
     exit.
 
     Left padding puts every prompt's last token right before the first
-    generated one.
+    generated one. A tokenizer without a pad token (Llama 3's) pads with its
+    end-of-sequence token meanwhile: the attention mask hides padding.
     """
     was_training, side = model.training, tokenizer.padding_side
+    pad = tokenizer.pad_token
     model.eval()
     tokenizer.padding_side = "left"
+    if pad is None:
+        tokenizer.pad_token = tokenizer.eos_token
     try:
         yield
     finally:
         model.train(was_training)
         tokenizer.padding_side = side
+        if pad is None:
+            tokenizer.pad_token = None
 
 
 def greedy_new_text(

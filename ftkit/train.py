@@ -47,8 +47,10 @@ def loss_curve(
     each step and after.
 
     The result has ``steps + 1`` values: ``[0]`` is the model before
-    training, ``[-1]`` after the last step.
+    training, ``[-1]`` after the last step. The batch moves to the model's
+    device first.
     """
+    batch = {name: t.to(model.device) for name, t in batch.items()}
     losses = train_steps(lambda: model(**batch).loss, optimizer, steps)
     with torch.no_grad():
         losses.append(model(**batch).loss.item())

@@ -79,6 +79,11 @@ def pytest_addoption(parser):
         action="store_true",
         help="at the end, print the time spent on each page's blocks and each other test file",
     )
+    parser.addoption(
+        "--swap",
+        action="store_true",
+        help="run every chapter with its knobs set to stand-ins (tests/test_swap.py)",
+    )
 
 
 def _rank(item) -> int:

@@ -25,7 +25,14 @@ from tools.chapters import chapters, notebook_path
 from tools.install_cell import pins
 from tools.notebooks import build_expanded, check, knob_lines
 from tools.outputs import mismatches, normalise_output
-from tools.pages import BLOCK_TIMEOUT_S, PageError, expand_text, page_name, runnable_blocks
+from tools.pages import (
+    BLOCK_TIMEOUT_S,
+    ROOT,
+    PageError,
+    expand_text,
+    page_name,
+    runnable_blocks,
+)
 
 # Run end to end in a kernel: a chapter that trains (~10 s on 2 cores), and one that defines
 # functions from ftkit's source in its cells, as a reader pastes them (~13 s).
@@ -161,7 +168,9 @@ def test_a_page_becomes_cells_in_order():
     assert kinds == ["markdown", "code"] + ["markdown", "code"] * 3 + ["markdown"]
     intro, install, prose, knob_cell, note, gpu, notrun, bash, last = cells
     assert intro["source"].startswith("# A chapter\n")
-    assert 'if importlib.util.find_spec("ftkit") is None:' in install["source"]
+    # pip runs every time: a reused runtime with older versions is brought to the tested ones
+    assert 'subprocess.run([*PIP, "-U", *PACKAGES], check=True)' in install["source"]
+    assert 'find_spec("ftkit")' not in install["source"]
     assert knob_cell["source"].startswith('MODEL_ID = "tiny"')
     assert knob_cell["outputs"] == [{"name": "stdout", "output_type": "stream", "text": "tiny\n"}]
     assert gpu["metadata"] == {"tags": ["gpu-only"]} and gpu["outputs"] == []
@@ -254,7 +263,7 @@ def test_the_install_cell_pins_the_tested_stack(page):
     assert "torch" not in pinned and "pillow" not in pinned  # Colab's own builds stay
     code = "\n".join(_source(c) for c in nb["cells"][2:] if c["cell_type"] == "code")
     if "unsloth" in code:  # Unsloth on a GPU runtime, the guide's versions on a CPU one
-        assert install.index('find_spec("unsloth")') < install.index('find_spec("ftkit")')
+        assert install.index('find_spec("unsloth")') < install.index("*PACKAGES], check")
         assert "transformers" not in pinned and "trl" not in pinned  # Unsloth chooses those
         versions = dict(p.split("==") for p in _list(install, "GUIDE_VERSIONS"))
         assert versions["transformers"] == pins()["transformers"]
@@ -325,3 +334,13 @@ def test_no_notebook_heading_shows_tex(page):
             for line in _source(cell).split("\n"):
                 if line.startswith("#"):
                     assert "$" not in line and "\\(" not in line, f"{page_name(page)}: {line}"
+
+
+def test_the_home_page_installs_what_the_chapters_install():
+    """One install story: the pip line for pasting blocks is the chapters' first cells put
+    together, at the same versions, with ftkit from mkdocs.yml's repo_url."""
+    from tools.install_cell import pip_command
+
+    home = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    want = pip_command()
+    assert f"```bash\n{want}\n```" in home, f"docs/index.md: paste this block:\n{want}"

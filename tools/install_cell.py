@@ -114,9 +114,8 @@ def install_cell(codes: list[str]) -> str:
     packages, unsloth_replaces = install_packages(codes)
     lines = [
         "# Installs ftkit from the guide's repository and the library versions the guide",
-        "# is tested with, where ftkit is missing (a fresh Colab runtime). Colab's torch",
-        "# and pillow stay.",
-        "import importlib.util",
+        "# is tested with. Colab's torch and pillow stay.",
+        *(["import importlib.util"] if unsloth_replaces else []),
         "import subprocess",
         "import sys",
         "",
@@ -140,7 +139,23 @@ def install_cell(codes: list[str]) -> str:
             "    PACKAGES += GUIDE_VERSIONS",
         ]
     lines += [
-        'if importlib.util.find_spec("ftkit") is None:',
-        "    subprocess.run([*PIP, *PACKAGES], check=True)",
+        "# Every run: pip leaves what is already at these versions and replaces what",
+        "# is not, so a reused runtime gets the tested versions too (-U: ftkit anew).",
+        'subprocess.run([*PIP, "-U", *PACKAGES], check=True)',
     ]
     return "\n".join(lines)
+
+
+def pip_command() -> str:
+    """The home page's install line: what every chapter's first cell installs on a CPU runtime,
+    together (ftkit from ``repo_url`` in mkdocs.yml, then the pinned libraries), one per line."""
+    from tools.chapters import chapters
+    from tools.pages import runnable_blocks
+
+    wanted: set[str] = set()
+    for page in chapters():
+        codes = [b.code for b in runnable_blocks(page) if b.lang == "python"]
+        packages, unsloth_replaces = install_packages(codes)
+        wanted |= set(packages[1:]) | set(unsloth_replaces)
+    ftkit = f'"ftkit @ git+{site_urls()[0]}.git"'
+    return " \\\n    ".join(["pip install -U", ftkit, *sorted(wanted)])

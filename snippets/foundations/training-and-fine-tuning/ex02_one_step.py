@@ -22,22 +22,19 @@ messages = [
     {"role": "assistant", "content": "Two small matrices."},
 ]
 example = tokenizer.apply_chat_template(
-    messages,
-    return_dict=True,
-    return_assistant_tokens_mask=True,
-    return_tensors="pt",
+    messages, return_dict=True, return_tensors="pt"
 )
-# Loss only on the tokens the assistant wrote: everything else gets the
-# ignore index -100.
-labels = example["input_ids"].masked_fill(
-    example["assistant_masks"] == 0, -100
-)
+# The prompt: the chat up to the assistant's reply, with the header that
+# starts it. The chat begins with it, so the reply is every token after it.
 prompt = tokenizer.apply_chat_template(
     messages[:1],
     add_generation_prompt=True,
     return_dict=True,
     return_tensors="pt",
 )
+# Loss only on the reply: every prompt token gets the ignore index -100.
+labels = example["input_ids"].clone()
+labels[:, : prompt["input_ids"].shape[1]] = -100
 
 
 def answer() -> str:

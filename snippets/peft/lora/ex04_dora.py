@@ -26,7 +26,7 @@ print(
 # pretend we trained: new B, and magnitudes scaled by 0.5 to 1.5
 with torch.no_grad():
     ours.lora_B.normal_(std=0.1)
-    ours.lora_magnitude.mul_(0.5 + torch.rand(32))
+    ours.lora_magnitude.mul_(0.5 + torch.rand(v_proj.out_features))
 
 theirs = get_peft_model(
     base,
@@ -38,7 +38,7 @@ with torch.no_grad():
     layer.lora_B["default"].weight.copy_(ours.lora_B)
     layer.lora_magnitude_vector["default"].weight.copy_(ours.lora_magnitude)
 
-x = torch.randn(5, 64)
+x = torch.randn(5, v_proj.in_features)  # 5 tokens
 print(
     "ftkit == peft (within 1e-5):",
     torch.allclose(ours(x), layer(x), rtol=0, atol=1e-5),

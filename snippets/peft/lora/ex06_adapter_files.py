@@ -12,6 +12,7 @@ import tempfile
 import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM
+from transformers.utils import cached_file
 
 from ftkit.lora import inject_lora, load_adapter, save_adapter
 from ftkit.tiny import tiny_llama
@@ -38,7 +39,8 @@ print(
     }
 )
 adapter = os.path.getsize(f"{folder}/ours/adapter_model.safetensors")
-base = os.path.getsize(f"{MODEL_ID}/model.safetensors")
+# the base's weights file: in the folder, or in the hub cache for a hub id
+base = os.path.getsize(cached_file(MODEL_ID, "model.safetensors"))
 print(f"adapter weights {adapter:,} bytes; base model {base:,} bytes")
 
 ids = torch.randint(

@@ -45,12 +45,12 @@ batch = tokenizer(SENTENCES, padding=True, return_tensors="pt")
 def embed(model) -> torch.Tensor:
     """Mean of the token vectors (padding excluded), normalised: the sentence
     embedding."""
+    inputs = batch.to(model.device)  # NF4 runs on the GPU, int8 on the CPU
     with torch.no_grad():
-        tokens = model(**batch).last_hidden_state
-    mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
-    return torch.nn.functional.normalize(
-        (tokens * mask).sum(1) / mask.sum(1), dim=-1
-    )
+        tokens = model(**inputs).last_hidden_state
+    mask = inputs["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+    pooled = (tokens * mask).sum(1) / mask.sum(1)
+    return torch.nn.functional.normalize(pooled.float(), dim=-1).cpu()
 
 
 # --8<-- [end:load]

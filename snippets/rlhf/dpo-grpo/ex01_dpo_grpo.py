@@ -8,9 +8,15 @@ Run alone: python snippets/rlhf/dpo-grpo/ex01_dpo_grpo.py
 import torch
 from datasets import Dataset
 from peft import LoraConfig
-from transformers import AutoModelForCausalLM, AutoTokenizer, ProgressCallback
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    ProgressCallback,
+)
 from trl import SFTConfig, SFTTrainer
 
+from ftkit.chat import reply_loss_rows
 from ftkit.tasks import preference_pairs, reasoning_task
 from ftkit.evaluate import reasoning_scores
 from ftkit.tiny import tiny_llama
@@ -22,23 +28,26 @@ RUNTIME = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)
 tokenizer = AutoTokenizer.from_pretrained(BASE_ID)
 train, test = reasoning_task(n_train=1200, n_test=100, steps=3, seed=0)
 
+TIED = AutoConfig.from_pretrained(BASE_ID).tie_word_embeddings
+# loss on the replies only, whatever the template (see SFT data)
+rows, reply_loss = reply_loss_rows(
+    tokenizer, [{"messages": row["messages"]} for row in train]
+)
 torch.manual_seed(0)
 sft = SFTTrainer(
     model=AutoModelForCausalLM.from_pretrained(BASE_ID),
     processing_class=tokenizer,
-    train_dataset=Dataset.from_list(
-        [{"messages": row["messages"]} for row in train]
-    ),
+    train_dataset=Dataset.from_list(rows),
     args=SFTConfig(
         output_dir="rlhf-sft",
         max_steps=250,
         per_device_train_batch_size=32,
         learning_rate=3e-3,
         lr_scheduler_type="linear",
-        assistant_only_loss=True,
         save_strategy="no",
         report_to="none",
         seed=0,
+        **reply_loss,
         **RUNTIME,
     ),
     peft_config=LoraConfig(
@@ -47,6 +56,8 @@ sft = SFTTrainer(
         target_modules="all-linear",
         task_type="CAUSAL_LM",
         modules_to_save=["embed_tokens", "lm_head"],
+        # a model that ties the two (Llama 3.2) trains one shared copy
+        ensure_weight_tying=TIED,
     ),
 )
 sft.remove_callback(ProgressCallback)

@@ -78,7 +78,7 @@ from trl import RewardConfig, RewardTrainer
 
 from ftkit.tiny import tiny_llama
 
-# Colab GPU: your SFT model, e.g. a Llama 3.2 1B
+# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct", or better your SFT model
 MODEL_ID = tiny_llama(pretrain_steps=100)
 tokenizer = AutoTokenizer.from_pretrained(MODEL_ID)
 torch.manual_seed(0)

@@ -63,12 +63,13 @@ print(
     )
 )
 template = tokenizer.chat_template
-start, end = (
-    template.index("{% generation %}"),
-    template.index("{% endgeneration %}"),
-)
-print("--- the part of the template that marks the assistant's text:")
-print(template[start : end + len("{% endgeneration %}")])
+if "{% generation %}" in template:
+    start = template.index("{% generation %}")
+    end = template.index("{% endgeneration %}") + len("{% endgeneration %}")
+    print("--- the part of the template that marks the assistant's text:")
+    print(template[start:end])
+else:  # Llama 3.2's, for one: see below
+    print("--- this template has no {% generation %} markers")
 # --8<-- [end:template]
 
 # --8<-- [start:loss]
@@ -110,7 +111,11 @@ for title, rows, options in [
     ),
     ("text (loss on everything)", [ROWS["text"]], {}),
 ]:
-    example = prepared(rows, **options)[0]
+    try:
+        example = prepared(rows, **options)[0]
+    except ValueError as error:  # no markers, and TRL cannot patch them in
+        print(f"{title}:\n  refused: {str(error)[:70]}...")
+        continue
     shown = show_loss_tokens(
         tokenizer, example["input_ids"], example["labels"]
     )

@@ -43,10 +43,12 @@ print("a reply:", repr(before.replies[0][:60]), "...")
 
 
 @torch.no_grad()
-def first_token_probability(model, token="<think>"):
-    """The probability the model gives ``token`` as its reply's first token,
-    mean over test."""
-    token_id, total = tokenizer.convert_tokens_to_ids(token), 0.0
+def first_token_probability(model, text="<think>"):
+    """The probability that the model's reply starts with the first token of
+    ``text``, mean over test. (``<think>`` is one token here; a tokenizer
+    without it, like Llama 3.2's, splits it into several.)"""
+    token_id = tokenizer(text, add_special_tokens=False)["input_ids"][0]
+    total = 0.0
     for row in test:
         prompt = tokenizer.apply_chat_template(
             row["messages"][:1],
@@ -64,12 +66,15 @@ print(f"P(reply starts with <think>) = {first_token_probability(base):.1e}")
 # --8<-- [start:train]
 from datasets import Dataset
 from peft import LoraConfig
-from transformers import ProgressCallback
+from transformers import AutoConfig, ProgressCallback
 from trl import SFTConfig, SFTTrainer
+
+from ftkit.chat import reply_loss_rows
 
 MAX_STEPS = 400  # Colab GPU: about 1-2 epochs of your data set
 # Colab GPU: dict(fp16=True)
 RUNTIME = dict(bf16=False, gradient_checkpointing=False, use_cpu=True)
+TIED = AutoConfig.from_pretrained(MODEL_ID).tie_word_embeddings
 LORA = LoraConfig(
     r=16,
     lora_alpha=32,
@@ -77,6 +82,8 @@ LORA = LoraConfig(
     task_type="CAUSAL_LM",
     # see "Why the output layer trains too"
     modules_to_save=["embed_tokens", "lm_head"],
+    # a model that ties the two (Llama 3.2) trains one shared copy
+    ensure_weight_tying=TIED,
 )
 
 
@@ -84,17 +91,19 @@ def fine_tune(rows, lora_config):
     """SFT with LoRA from the same base, seed and settings, so runs differ only
     in their data."""
     torch.manual_seed(0)
+    # loss on the replies only, whatever the template (see SFT data)
+    rows, reply_loss = reply_loss_rows(tokenizer, rows)
     config = SFTConfig(
         output_dir="sft-reasoning",
         max_steps=MAX_STEPS,
         per_device_train_batch_size=32,
         learning_rate=3e-3,
         lr_scheduler_type="linear",
-        assistant_only_loss=True,
         logging_steps=100,
         save_strategy="no",
         report_to="none",
         seed=0,
+        **reply_loss,
         **RUNTIME,
     )
     trainer = SFTTrainer(

@@ -63,8 +63,10 @@ lora_config = LoraConfig(
         "up_proj",
         "down_proj",
     ],
-    # the tiny model needs them (SFT for reasoning)
+    # the tiny model needs them (SFT for reasoning); a model that ties the
+    # two (Llama 3.2) trains one shared copy
     modules_to_save=["embed_tokens", "lm_head"],
+    ensure_weight_tying=model.config.tie_word_embeddings,
 )
 model = get_peft_model(model, lora_config)
 model.print_trainable_parameters()
@@ -73,12 +75,17 @@ model.print_trainable_parameters()
 # --8<-- [start:data]
 from datasets import Dataset
 
+from ftkit.chat import reply_loss_rows
 from ftkit.tasks import reasoning_task
 
 train, test = reasoning_task(n_train=1200, n_test=100, steps=2, seed=0)
-dataset = Dataset.from_list([{"messages": row["messages"]} for row in train])
+# loss on the replies only, whatever the template (see SFT data)
+rows, reply_loss = reply_loss_rows(
+    tokenizer, [{"messages": row["messages"]} for row in train]
+)
+dataset = Dataset.from_list(rows)
 print(dataset)
-print(tokenizer.apply_chat_template(dataset[0]["messages"], tokenize=False))
+print(tokenizer.apply_chat_template(train[0]["messages"], tokenize=False))
 # --8<-- [end:data]
 
 # --8<-- [start:train]
@@ -95,7 +102,6 @@ config = SFTConfig(
     learning_rate=3e-3,  # real models: 2e-4
     lr_scheduler_type="linear",
     warmup_steps=0,
-    assistant_only_loss=True,
     logging_steps=100,
     optim="adamw_torch",
     seed=0,
@@ -104,6 +110,7 @@ config = SFTConfig(
     bf16=False,
     gradient_checkpointing=False,
     use_cpu=True,  # T4: fp16=True, drop use_cpu
+    **reply_loss,
 )
 trainer = SFTTrainer(
     model=model, args=config, train_dataset=dataset, processing_class=tokenizer

@@ -133,12 +133,15 @@ import random
 from peft import LoraConfig, get_peft_model
 
 STEPS, BATCH = 300, 16  # a real model: 1-3 epochs over your data, batch 8-32
+LEARNING_RATE = 3e-3  # Colab GPU: 2e-4
+# the model and its batches go to the GPU when there is one
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def finetune(modules_to_save):
     """LoRA on the language model's linear layers, plus ``modules_to_save``
     trained in full."""
-    base = AutoModelForImageTextToText.from_pretrained(MODEL_ID)
+    base = AutoModelForImageTextToText.from_pretrained(MODEL_ID).to(DEVICE)
     torch.manual_seed(0)  # LoRA's A matrices start random
     config = LoraConfig(
         r=16,
@@ -159,12 +162,14 @@ def finetune(modules_to_save):
     print(f"trainable: {trainable:,} of {total:,} parameters")
     order = random.Random(0)
     optimizer = torch.optim.AdamW(
-        [p for p in peft_model.parameters() if p.requires_grad], lr=3e-3
+        [p for p in peft_model.parameters() if p.requires_grad],
+        lr=LEARNING_RATE,
     )
     peft_model.train()
     losses = []
     for step in range(1, STEPS + 1):
-        loss = peft_model(**collator(order.sample(train, BATCH))).loss
+        batch = collator(order.sample(train, BATCH))
+        loss = peft_model(**{k: v.to(DEVICE) for k, v in batch.items()}).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
