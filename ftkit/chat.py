@@ -228,8 +228,7 @@ def chat_batch(tokenizer, chats: list[list[dict[str, str]]]) -> dict[str, torch.
         raise ValueError("chat_batch: no chats given")
     for i, chat in enumerate(chats):
         require_messages(chat, f"chats[{i}]", "chat_batch: ", last=None)
-    template = tokenizer.chat_template or ""
-    if GENERATION_RE.search(template) and tokenizer.pad_token is not None:
+    if GENERATION_RE.search(_template(tokenizer)) and tokenizer.pad_token is not None:
         encoded = tokenizer.apply_chat_template(
             chats,
             return_dict=True,
@@ -251,6 +250,12 @@ def chat_batch(tokenizer, chats: list[list[dict[str, str]]]) -> dict[str, torch.
     return {"input_ids": ids, "attention_mask": attention, "labels": labels}
 
 
+def _template(tokenizer) -> str:
+    """The tokenizer's chat template (the ``default`` one of a set of named templates)."""
+    template = tokenizer.chat_template or ""
+    return template.get("default", "") if isinstance(template, dict) else template
+
+
 def _reply_mask(tokenizer, chat, index: int) -> tuple[list[int], list[int]]:
     """Token ids of a rendered chat and, for each, 1 if an assistant reply wrote it."""
     render = tokenizer.apply_chat_template
@@ -270,8 +275,10 @@ def _reply_mask(tokenizer, chat, index: int) -> tuple[list[int], list[int]]:
             )
         spans.append((len(before), len(through)))
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    # a token is the reply's if it overlaps the reply's characters
     mask = [
-        int(any(lo <= start < hi for lo, hi in spans)) for start, _ in encoded["offset_mapping"]
+        int(any(start < hi and end > lo for lo, hi in spans))
+        for start, end in encoded["offset_mapping"]
     ]
     return encoded["input_ids"], mask
 
@@ -282,6 +289,8 @@ def _pad(rows, tokenizer):
     pad_id = tokenizer.pad_token_id
     if pad_id is None:
         pad_id = tokenizer.eos_token_id
+    if pad_id is None:
+        raise ValueError("chat_batch: the tokenizer has neither a pad token nor an EOS token")
     width = max(len(ids) for ids, _ in rows)
     left = tokenizer.padding_side == "left"
     out_ids, out_attention, out_mask = [], [], []
@@ -311,15 +320,18 @@ def reply_loss_rows(tokenizer, rows: list[dict]) -> tuple[list[dict], dict]:
     """
     from trl.chat_template_utils import get_training_chat_template
 
-    template = tokenizer.chat_template or ""
     try:
-        patchable = GENERATION_RE.search(template) or get_training_chat_template(tokenizer)
+        patchable = GENERATION_RE.search(_template(tokenizer)) or get_training_chat_template(
+            tokenizer
+        )
     except ValueError:  # "patching is not supported for this template"
         patchable = False
     for i, row in enumerate(rows):
         messages = row.get("messages") if isinstance(row, dict) else None
         if not messages or messages[-1].get("role") != "assistant":
-            raise ValueError(f"rows[{i}]: needs messages that end with an assistant reply")
+            raise ValueError(
+                f"reply_loss_rows: rows[{i}]: needs messages that end with an assistant reply"
+            )
     if patchable:
         return list(rows), {"assistant_only_loss": True}
     split = [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]

@@ -78,8 +78,8 @@ def generate_replies(
     adds the assistant's header (``add_generation_prompt=True``), so the
     model's next tokens are its reply. Prompts are padded on the left, so
     every row's last token sits right before the first generated one. The
-    model's train/eval mode and the tokenizer's padding side are restored
-    afterwards.
+    model's train/eval mode and the tokenizer's padding side and pad token
+    are restored afterwards.
 
     Raises:
         ValueError: no chats, or a chat that breaks

@@ -18,7 +18,7 @@ trainable: full 139,840
 """
 SPEC = (
     'title="Loss" x="step" y="loss" series="full; LoRA r=8" '
-    r'rows="^ *(?P<x>\d+) +(?P<y0>[\d.]+) +(?P<y1>[\d.]+)$"'
+    r'rows="^ *(?P<x>\d+) +(?P<y0>[\d.]+) +(?P<y1>[\d.]+)$" points="3"'
 )
 
 
@@ -52,7 +52,9 @@ def test_the_svg_carries_every_number_as_text_and_one_point_per_value():
 
 
 def test_a_bar_chart_labels_each_bar_with_the_printed_value():
-    spec = 'title="After" kind="bar" series="loss" rows="^(?P<x>\\S.*?) +(?P<y0>[\\d.]+)$"'
+    spec = (
+        'title="After" kind="bar" series="loss" rows="^(?P<x>\\S.*?) +(?P<y0>[\\d.]+)$" points="2"'
+    )
     chart = chart_from_output(spec, "LoRA r=8   0.28\nVeRA r=64  1.10\n")
     svg = render_svg(chart, "chart-2")
     assert svg.count("<rect") == 2
@@ -83,22 +85,28 @@ def test_a_chart_spread_over_lines_in_a_tab_keeps_its_indent():
             r"docs/p.md:\d+: a chart goes right under a block's shown output",
         ),
         (
-            '<!-- chart: title="T" series="a" rows="^(?P<x>\\d+) (?P<y0>\\d+)$" -->',
+            '<!-- chart: title="T" series="a" rows="^(?P<x>\\d+) (?P<y0>\\d+)$" points="0" -->',
             OUTPUT,
             "rows matches 0 line",
         ),
+        (  # a value that became nan no longer matches: the count catches it
+            "<!-- chart: " + SPEC + " -->",
+            OUTPUT.replace("0.269", "nan"),
+            "rows matches 2 line.s. of the output, points says 3",
+        ),
         (
-            '<!-- chart: title="T" series="a; b" rows="^ *(?P<x>\\d+) +(?P<y0>[\\d.]+)" -->',
+            '<!-- chart: title="T" series="a; b" points="3" '
+            'rows="^ *(?P<x>\\d+) +(?P<y0>[\\d.]+)" -->',
             OUTPUT,
             "rows must have the groups x and y0, y1",
         ),
         (
-            '<!-- chart: title="T" series="a" rows="^ *(?P<x>\\S+) +(?P<y0>\\S+)" -->',
+            '<!-- chart: title="T" series="a" rows="^ *(?P<x>\\S+) +(?P<y0>\\S+)" points="5" -->',
             OUTPUT,
             "x in 'step       full  LoRA r=8': 'step' is not a number",
         ),
         ('<!-- chart: title="T" colour="red" -->', OUTPUT, "unknown chart setting 'colour=red'"),
-        ('<!-- chart: title="T" series="a" -->', OUTPUT, "the chart needs rows"),
+        ('<!-- chart: title="T" series="a" -->', OUTPUT, "the chart needs points, rows"),
     ],
 )
 def test_a_chart_that_cannot_be_drawn_names_its_line(chart, output, message):
@@ -119,8 +127,9 @@ def test_ticks_are_round_and_cover_the_data():
 
 def test_every_chart_on_the_site_draws():
     """Each page's charts draw from its current outputs (the build would fail otherwise)."""
-    drawn = 0
+    drawn = comments = 0
     for page in pages():
         text = page.read_text(encoding="utf-8")
+        comments += text.count("<!-- chart:")
         drawn += render_charts(text, page.name).count('<figure class="chart"')
-    assert drawn >= 10
+    assert drawn == comments >= 13

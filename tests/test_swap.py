@@ -68,7 +68,7 @@ def test_a_knob_line_becomes_the_stand_in_of_its_colab_value():
     assert [(k.name, k.reason) for k in kept] == [
         ("VLM_ID", "no stand-in for llava-hf/llava-interleave-qwen-0.5b-hf yet"),
         ("STEPS", "its Colab value is advice, not a value"),
-        ("MAX_STEPS", "a run length: the tiny value keeps the swap short"),
+        ("MAX_STEPS", "a number for a real run; the tiny value suits the stand-in"),
         ("RUNTIME", "a setting for a GPU runtime; the swap runs on the CPU"),
     ]
 

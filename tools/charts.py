@@ -5,12 +5,14 @@ what the block prints), so the chart draws the numbers the tests check and canno
 the code:
 
     <!-- chart: title="Training loss" x="step" y="loss" series="full; LoRA r=8"
-         rows="^ *(?P<x>\\d+) +(?P<y0>[\\d.]+) +(?P<y1>[\\d.]+)$" -->
+         rows="^ *(?P<x>\\d+) +(?P<y0>[\\d.]+) +(?P<y1>[\\d.]+)$" points="6" -->
 
 - ``rows``: a regular expression tried on every line of the output (``re.search``); each line
   it matches is a point: ``x`` and one group per series, ``y0``, ``y1``..., in order. A line it
   does not match is skipped (a header, a note), so the expression says which lines are data.
 - ``series``: the names of the series, separated by ``;``, one per ``y`` group.
+- ``points``: how many lines ``rows`` must match. A value that turns into ``nan`` or loses its
+  digits no longer matches; the count makes that fail instead of a point quietly missing.
 - ``kind``: ``line`` (the default; ``x`` is a number) or ``bar`` (horizontal bars, one series;
   ``x`` is each bar's label).
 - ``title``, ``x``, ``y``: the caption and the axes' titles. ``note``: an optional sentence
@@ -18,8 +20,9 @@ the code:
 
 The SVG takes its colours from CSS variables (``docs/assets/stylesheets/extra.css``), so it
 follows the light/dark toggle, and carries the title and every plotted number as its text
-alternative. A chart that is not under a shown output, or whose expression matches no line or
-a value that is not a number, fails the build, naming the page and line.
+alternative. A chart that is not under a shown output, or whose expression matches another
+number of lines than ``points`` says (or fewer than two), or a value that is not a number, fails
+the build, naming the page and line.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import shlex
 from dataclasses import dataclass
 
 CHART_RE = re.compile(r"^(?P<indent>\s*)<!--\s*chart:(?P<spec>.*?)-->\s*$", re.S)
-KEYS = {"title", "x", "y", "series", "rows", "kind", "note"}
+KEYS = {"title", "x", "y", "series", "rows", "points", "kind", "note"}
 WIDTH, LINE_HEIGHT, BAR_ROW = 640, 300, 30  # SVG units: one CSS pixel at the column's width
 FONT = 13  # px: the smallest text a reader sees in a chart (the browser test checks >= 12)
 DASHES = ("", "7 4", "2 4", "10 3 2 3")  # series differ by dash too, not by colour alone
@@ -66,7 +69,7 @@ def parse_spec(spec: str) -> dict[str, str]:
         if not eq or key not in KEYS:
             raise ChartError(f"unknown chart setting {word!r}; use {', '.join(sorted(KEYS))}")
         fields[key] = value
-    missing = {"title", "rows", "series"} - fields.keys()
+    missing = {"title", "rows", "series", "points"} - fields.keys()
     if missing:
         raise ChartError(f"the chart needs {', '.join(sorted(missing))}")
     return fields
@@ -106,6 +109,10 @@ def chart_from_output(spec: str, output: str) -> Chart:
                 _number(x, f"x in {line.strip()!r}")
             ys = tuple(_number(m[g], f"{g} in {line.strip()!r}") for g in groups)
             points.append((x, ys, tuple(m[g].strip() for g in groups)))
+    if str(len(points)) != fields["points"].strip():
+        raise ChartError(
+            f"rows matches {len(points)} line(s) of the output, points says {fields['points']}"
+        )
     if len(points) < 2:
         raise ChartError(f"rows matches {len(points)} line(s) of the output; a chart needs 2")
     return Chart(
@@ -169,7 +176,7 @@ def _legend(series: tuple[str, ...], y: float) -> list[str]:
 
 def _line_svg(chart: Chart) -> tuple[str, int]:
     left, right, top, bottom = 64, WIDTH - 16, 44, LINE_HEIGHT - 48
-    xs = [float(x.replace(",", "")) for x, _, _ in chart.points]
+    xs = [float(x.replace(",", "").rstrip("%")) for x, _, _ in chart.points]
     ys = [y for _, values, _ in chart.points for y in values]
     y_ticks = nice_ticks(min(0.0, min(ys)), max(ys))
     x_ticks = sorted(set(xs)) if len(set(xs)) <= 10 else nice_ticks(min(xs), max(xs))

@@ -72,7 +72,7 @@ def _why_kept(colab: str, hub: str | None) -> str:
             return "its Colab value is advice, not a value"
         return "a setting for a GPU runtime; the swap runs on the CPU"
     if isinstance(value, int | float):
-        return "a run length: the tiny value keeps the swap short"
+        return "a number for a real run; the tiny value suits the stand-in"
     return "a setting for a GPU runtime; the swap runs on the CPU"
 
 

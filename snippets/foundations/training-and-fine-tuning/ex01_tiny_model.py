@@ -42,8 +42,8 @@ LEARNING_RATE = 3e-3
 
 torch.manual_seed(0)
 texts = corpus()[:16]
-# Padding needs a pad token; Llama 3's tokenizer has none, and pads with its
-# end-of-sequence token as TRL does (padding gets no loss either way).
+# Padding needs a pad token. Llama 3's tokenizer has none, so pad with its
+# end-of-sequence token, as TRL does (padding gets no loss either way).
 if tokenizer.pad_token is None:
     tokenizer.pad_token = tokenizer.eos_token
 # input_ids: (16, T)

@@ -25,14 +25,15 @@ example = tokenizer.apply_chat_template(
     messages, return_dict=True, return_tensors="pt"
 )
 # The prompt: the chat up to the assistant's reply, with the header that
-# starts it. The chat begins with it, so the reply is every token after it.
+# opens it. The chat begins with the prompt, so the reply (and the end of
+# its turn) is every token after it.
 prompt = tokenizer.apply_chat_template(
     messages[:1],
     add_generation_prompt=True,
     return_dict=True,
     return_tensors="pt",
 )
-# Loss only on the reply: every prompt token gets the ignore index -100.
+# Loss only on the reply: every token of the prompt gets the label -100.
 labels = example["input_ids"].clone()
 labels[:, : prompt["input_ids"].shape[1]] = -100
 

@@ -149,13 +149,13 @@ for loss_type in ("sigmoid", "ipo", "hinge"):
 
 # --8<-- [start:dpo]
 STEPS = 100  # Colab GPU: about one epoch of your pairs
-EVERY = 25  # steps between two lines of the log
+LOG_STEPS = 25  # steps between two lines of the log
 
 
 def dpo(loss_type, curve=True):
     """DPO with LoRA from the SFT model; the reference is the SFT model
     (adapters disabled).
-    With ``curve``, the held-out pairs are scored every EVERY steps, as the
+    With ``curve``, the held-out pairs are scored every LOG_STEPS steps, as the
     training batch is."""
     torch.manual_seed(0)
     config = DPOConfig(
@@ -166,9 +166,9 @@ def dpo(loss_type, curve=True):
         lr_scheduler_type="linear",
         beta=0.1,
         loss_type=loss_type,
-        logging_steps=EVERY,
+        logging_steps=LOG_STEPS,
         eval_strategy="steps" if curve else "no",
-        eval_steps=EVERY,
+        eval_steps=LOG_STEPS,
         per_device_eval_batch_size=100,
         save_strategy="no",
         report_to="none",

@@ -202,7 +202,7 @@ from ftkit.tiny import corpus
 
 def reply_probabilities(model, row):
     """The probability the model gives each reply token, teacher-forced."""
-    batch = collator([row])
+    batch = {k: v.to(model.device) for k, v in collator([row]).items()}
     with torch.no_grad():
         logits = model(**batch).logits[0]
     targets = (batch["labels"][0] != -100).nonzero().flatten().tolist()
