@@ -293,14 +293,15 @@ def _pad(rows, tokenizer):
         raise ValueError("chat_batch: the tokenizer has neither a pad token nor an EOS token")
     width = max(len(ids) for ids, _ in rows)
     left = tokenizer.padding_side == "left"
-    out_ids, out_attention, out_mask = [], [], []
-    for ids, mask in rows:
-        fill = width - len(ids)
-        pad = ([pad_id] * fill, [0] * fill)
-        out_ids.append(pad[0] + ids if left else ids + pad[0])
-        out_attention.append(pad[1] + [1] * len(ids) if left else [1] * len(ids) + pad[1])
-        out_mask.append(pad[1] + mask if left else mask + pad[1])
-    return torch.tensor(out_ids), torch.tensor(out_attention), torch.tensor(out_mask)
+
+    def padded(row: list[int], value: int) -> list[int]:
+        fill = [value] * (width - len(row))
+        return fill + row if left else row + fill
+
+    ids = [padded(row_ids, pad_id) for row_ids, _ in rows]
+    attention = [padded([1] * len(row_ids), 0) for row_ids, _ in rows]
+    mask = [padded(row_mask, 0) for _, row_mask in rows]
+    return torch.tensor(ids), torch.tensor(attention), torch.tensor(mask)
 
 
 def reply_loss_rows(tokenizer, rows: list[dict]) -> tuple[list[dict], dict]:

@@ -164,11 +164,17 @@ def _text(x: float, y: float, text: str, anchor: str = "middle", cls: str = "") 
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{klass}>{_esc(text)}</text>'
 
 
+def _dash(i: int) -> str:
+    """The stroke-dasharray attribute of series ``i`` (none for the first: a solid line)."""
+    dash = DASHES[i % len(DASHES)]
+    return f' stroke-dasharray="{dash}"' if dash else ""
+
+
 def _legend(series: tuple[str, ...], y: float) -> list[str]:
     out, x = [], 64.0
     for i, name in enumerate(series):
-        dash = f' stroke-dasharray="{DASHES[i % len(DASHES)]}"' if DASHES[i % len(DASHES)] else ""
-        out.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 26}" y2="{y - 4}" class="s{i}"{dash}/>')
+        line = f'<line x1="{x}" y1="{y - 4}" x2="{x + 26}" y2="{y - 4}" class="s{i}"{_dash(i)}/>'
+        out.append(line)
         out.append(_text(x + 32, y, name, "start"))
         x += 32 + 7.8 * len(name) + 24
     return out
@@ -176,7 +182,7 @@ def _legend(series: tuple[str, ...], y: float) -> list[str]:
 
 def _line_svg(chart: Chart) -> tuple[str, int]:
     left, right, top, bottom = 64, WIDTH - 16, 44, LINE_HEIGHT - 48
-    xs = [float(x.replace(",", "").rstrip("%")) for x, _, _ in chart.points]
+    xs = [_number(x, "x") for x, _, _ in chart.points]
     ys = [y for _, values, _ in chart.points for y in values]
     y_ticks = nice_ticks(min(0.0, min(ys)), max(ys))
     x_ticks = sorted(set(xs)) if len(set(xs)) <= 10 else nice_ticks(min(xs), max(xs))
@@ -206,9 +212,7 @@ def _line_svg(chart: Chart) -> tuple[str, int]:
     for i, name in enumerate(chart.series):
         coords = [(px(x), py(p[1][i])) for x, p in zip(xs, chart.points, strict=True)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        dash = DASHES[i % len(DASHES)]
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f'<polyline points="{path}" class="s{i}"{dash_attr}/>')
+        out.append(f'<polyline points="{path}" class="s{i}"{_dash(i)}/>')
         for (x, y), (label, _, texts) in zip(coords, chart.points, strict=True):
             tip = f"{name}, {chart.x_title} {label}: {texts[i]}"
             out.append(

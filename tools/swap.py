@@ -10,9 +10,8 @@ page with nothing to swap is not run again.
 
 The swap checks that the code runs, not what it learns, so it also shortens training: every
 top-level ``...STEPS = n`` constant and every ``max_steps=n`` becomes 2, and ``logging_steps``
-and ``eval_steps`` 1 (``SHORTEN``). A
-128,256-token vocabulary makes each step of the stand-in about as costly as a hundred of the
-tiny model's.
+and ``eval_steps`` 1 (``SHORTEN``). A 128,256-token vocabulary makes each step of the stand-in
+about as costly as a hundred of the tiny model's.
 
     python -m tools.swap                      # every chapter
     python -m tools.swap docs/peft/lora.md    # one page
@@ -64,14 +63,10 @@ def _why_kept(colab: str, hub: str | None) -> str:
     if hub is not None:
         return f"no stand-in for {hub} yet"
     try:
-        value = ast.literal_eval(colab.strip())
-    except (ValueError, SyntaxError):
-        try:
-            ast.parse(colab.strip(), mode="eval")
-        except SyntaxError:
-            return "its Colab value is advice, not a value"
-        return "a setting for a GPU runtime; the swap runs on the CPU"
-    if isinstance(value, int | float):
+        value = ast.parse(colab.strip(), mode="eval").body
+    except SyntaxError:
+        return "its Colab value is advice, not a value"
+    if isinstance(value, ast.Constant) and isinstance(value.value, int | float):
         return "a number for a real run; the tiny value suits the stand-in"
     return "a setting for a GPU runtime; the swap runs on the CPU"
 
