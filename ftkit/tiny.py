@@ -10,7 +10,7 @@ The folder is kept by ``ftkit.cache``: the first call builds it (about a second)
 reuse it, and a damaged folder is rebuilt.
 
 By default the weights are random (seeded): the foundations chapter trains them in front of the
-reader. ``tiny_llama(pretrain_steps=150)`` gives a small "base model" that has read the corpus
+reader. ``tiny_llama(pretrain_steps=100)`` gives a small "base model" that has read the corpus
 first, which the fine-tuning chapters start from. Same recipe, same bits, on every run on one
 machine, whatever its core count (the build uses one thread); another CPU type can differ in the
 last bits (the guide's numerical contract, on "How this guide works", says how the pages allow
@@ -167,7 +167,8 @@ def tiny_llama(
         config: the recipe; ``TinyLlamaConfig()`` by default.
         seed: shorthand for ``TinyLlamaConfig(seed=seed)``; not allowed with ``config``.
         pretrain_steps: shorthand for ``TinyLlamaConfig(pretrain_steps=...)``: that many steps
-            of next-token training on ``corpus()`` before saving (150 take about 8 s, once).
+            of next-token training on ``corpus()`` before saving (100 take about 25 s on one
+            CPU thread, once).
 
     Returns:
         A local folder path, as a string, that ``AutoTokenizer.from_pretrained`` and

@@ -1,6 +1,6 @@
 """A tiny LLaVA-style vision-language model, built offline and loaded like a hub id.
 
-``tiny_vlm()`` joins ``tiny_llama(pretrain_steps=150)`` to a small SigLIP vision tower through a
+``tiny_vlm()`` joins ``tiny_llama(pretrain_steps=100)`` to a small SigLIP vision tower through a
 LLaVA projector, for the vision-language chapter, and caches the folder as ``ftkit.cache`` does
 for the tiny Llama. The vision tower is pretrained here to tell the shapes task's pictures apart
 (``ftkit.tasks.draw_shape``), standing in for CLIP or SigLIP pretraining; the projector between
@@ -58,7 +58,7 @@ class TinyVLMConfig:
     """
 
     seed: int = 0
-    text_pretrain_steps: int = 150  # the language model: tiny_llama(pretrain_steps=...)
+    text_pretrain_steps: int = 100  # the base every chapter uses: tiny_llama(pretrain_steps=100)
     image_size: int = 32
     patch_size: int = 8
     vision_hidden_size: int = 64
@@ -107,7 +107,7 @@ class TinyVLMConfig:
 def tiny_vlm(config: TinyVLMConfig | None = None, *, seed: int | None = None) -> str:
     """Build (or reuse) a tiny seeded LLaVA-style VLM and its processor; return the folder.
 
-    The language side is ``tiny_llama(pretrain_steps=150)`` with an ``<image>`` token added;
+    The language side is ``tiny_llama(pretrain_steps=100)`` with an ``<image>`` token added;
     the vision side is a SigLIP tower pretrained here to tell shapes and colours apart; the
     projector between them is random, for the fine-tune to train. Built once (about 25 s on
     two cores from an empty cache, the tiny Llama included), then loaded from the cache like

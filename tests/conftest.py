@@ -58,11 +58,13 @@ def pytest_xdist_make_scheduler(config, log):
 
 # The longest groups first (process_group's names), so that the two processes of `make test`
 # finish together. Seconds, from `make test --page-times` on a fresh clone, 2026-11-30. A group
-# not listed starts after these, in collection order.
+# not listed starts after these, in collection order. The site comes second: it needs no model,
+# so the second process works while the first builds the base model every chapter shares (with
+# a chapter there, it would wait on the build's lock for half a minute).
 LONGEST_FIRST = (
     "page rlhf/dpo-grpo.md",  # 217
-    "page sft/reasoning.md",  # 203
     "site",  # 152: the build and the browser
+    "page sft/reasoning.md",  # 203
     "page vlm/index.md",  # 112
     "page embeddings/index.md",  # 94
     "page sft/unsloth.md",  # 90

@@ -51,6 +51,13 @@ def _normal(dist: str) -> str:
 
 
 @functools.cache
+def _packages_distributions() -> dict[str, list[str]]:
+    """importlib's module -> distributions map, read once: it lists every installed file of
+    every distribution (about a second), and the environment does not change during a run."""
+    return importlib.metadata.packages_distributions()
+
+
+@functools.cache
 def _ftkit_dependencies() -> tuple[str, ...]:
     """The distributions ftkit declares in pyproject.toml (read as text: no tomllib on 3.10)."""
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
@@ -98,7 +105,7 @@ def install_packages(codes: list[str]) -> tuple[list[str], list[str]]:
     installs at its own versions come second, apart, to install only where Unsloth is not.
     """
     modules = imported_modules(codes)
-    by_module = importlib.metadata.packages_distributions()
+    by_module = _packages_distributions()
     dists = set(_ftkit_dependencies()) | {"accelerate"}
     for module in modules:
         dists |= {_normal(d) for d in by_module.get(module, [])}
