@@ -109,8 +109,8 @@ def tiny_vlm(config: TinyVLMConfig | None = None, *, seed: int | None = None) ->
 
     The language side is ``tiny_llama(pretrain_steps=100)`` with an ``<image>`` token added;
     the vision side is a SigLIP tower pretrained here to tell shapes and colours apart; the
-    projector between them is random, for the fine-tune to train. Built once (about 25 s on
-    two cores from an empty cache, the tiny Llama included), then loaded from the cache like
+    projector between them is random, for the fine-tune to train. Built once (about 20 s on
+    one CPU thread, after the tiny Llama's own build), then loaded from the cache like
     ``tiny_llama``.
 
     Args:

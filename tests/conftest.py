@@ -62,16 +62,16 @@ def pytest_xdist_make_scheduler(config, log):
 # so the second process works while the first builds the base model every chapter shares (with
 # a chapter there, it would wait on the build's lock for half a minute).
 LONGEST_FIRST = (
-    "page rlhf/dpo-grpo.md",  # 217
-    "site",  # 152: the build and the browser
-    "page sft/reasoning.md",  # 203
-    "page vlm/index.md",  # 112
-    "page embeddings/index.md",  # 94
-    "page sft/unsloth.md",  # 90
-    "page quantization/qlora.md",  # 74
-    "page rlhf/index.md",  # 48
-    "page peft/lora-hyperparameters.md",  # 38
-    "page peft/index.md",  # 23
+    "page rlhf/dpo-grpo.md",  # 196
+    "site",  # 179: the build and the browser
+    "page sft/reasoning.md",  # 134
+    "page sft/unsloth.md",  # 85
+    "page embeddings/index.md",  # 82
+    "page vlm/index.md",  # 66
+    "page quantization/qlora.md",  # 65
+    "page rlhf/index.md",  # 51
+    "page peft/lora-hyperparameters.md",  # 32
+    "page peft/index.md",  # 24
 )
 
 

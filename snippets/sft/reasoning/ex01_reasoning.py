@@ -42,12 +42,16 @@ print("before:", before)
 print("a reply:", repr(before.replies[0][:60]), "...")
 
 
+# <think>'s first token: <think> itself here; "<" on a tokenizer without
+# the token, like Llama 3.2's, which splits it into several
+THINK_ID = tokenizer("<think>", add_special_tokens=False)["input_ids"][0]
+FIRST = tokenizer.decode([THINK_ID])
+
+
 @torch.no_grad()
-def first_token_probability(model, text="<think>"):
-    """The probability that the model's reply starts with the first token of
-    ``text``, mean over test. (``<think>`` is one token here; a tokenizer
-    without it, like Llama 3.2's, splits it into several.)"""
-    token_id = tokenizer(text, add_special_tokens=False)["input_ids"][0]
+def first_token_probability(model, token_id=THINK_ID):
+    """The probability that the model's reply starts with ``token_id``, mean
+    over test."""
     total = 0.0
     for row in test:
         prompt = tokenizer.apply_chat_template(
@@ -60,7 +64,7 @@ def first_token_probability(model, text="<think>"):
     return total / len(test)
 
 
-print(f"P(reply starts with <think>) = {first_token_probability(base):.1e}")
+print(f"P(reply starts with {FIRST}) = {first_token_probability(base):.1e}")
 # --8<-- [end:before]
 
 # --8<-- [start:train]
@@ -175,6 +179,6 @@ for name, model, scores in [
 ]:
     print(
         f"{name:<31} {scores}, "
-        f"P(<think> first) = {first_token_probability(model):.2f}"
+        f"P({FIRST} first) = {first_token_probability(model):.2f}"
     )
 # --8<-- [end:linear_only]
