@@ -42,8 +42,8 @@ print("before:", before)
 print("a reply:", repr(before.replies[0][:60]), "...")
 
 
-# <think>'s first token: <think> itself here; "<" on a tokenizer without
-# the token, like Llama 3.2's, which splits it into several
+# <think>'s first token: <think> itself here; its first piece on a
+# tokenizer without the token, like Llama 3.2's, which splits it
 THINK_ID = tokenizer("<think>", add_special_tokens=False)["input_ids"][0]
 FIRST = tokenizer.decode([THINK_ID])
 
