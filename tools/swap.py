@@ -63,10 +63,14 @@ def _why_kept(colab: str, hub: str | None) -> str:
     if hub is not None:
         return f"no stand-in for {hub} yet"
     try:
-        value = ast.parse(colab.strip(), mode="eval").body
+        node = ast.parse(colab.strip(), mode="eval").body
     except SyntaxError:
         return "its Colab value is advice, not a value"
-    if isinstance(value, ast.Constant) and isinstance(value.value, int | float):
+    try:  # a literal, negative numbers included (-1e-4 parses as a unary minus)
+        value = ast.literal_eval(node)
+    except ValueError:
+        value = None
+    if isinstance(value, int | float):
         return "a number for a real run; the tiny value suits the stand-in"
     return "a setting for a GPU runtime; the swap runs on the CPU"
 
