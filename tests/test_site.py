@@ -371,10 +371,24 @@ def check_page(browser, server: str, path: str) -> dict:
     return seen
 
 
+# The notebook page every_page opens. The notebook pages are one template filled by one converter,
+# so the browser opens one (the largest, with images, charts and math) and
+# test_every_notebook_page_loads_what_the_opened_one_loads checks the others load the same files:
+# a visit is seconds of MathJax, and thirteen more were a tenth of the suite.
+NOTEBOOK_PAGE = "notebooks/vlm/"
+
+
+def browsed_pages(site: Path) -> list[str]:
+    """The pages every_page opens: every page but the notebook pages, and one of those."""
+    pages = [p for p in site_pages(site) if not (p.startswith("notebooks/") and p != "notebooks/")]
+    return [*pages, NOTEBOOK_PAGE]
+
+
 @pytest.fixture(scope="module")
 def every_page(site, server, browser) -> dict[str, dict]:
-    """Every page of the site, each opened once (a visit is seconds of MathJax and Mermaid)."""
-    return {path: check_page(browser, server, path) for path in site_pages(site)}
+    """Every page of the site, each opened once (a visit is seconds of MathJax and Mermaid), but
+    for the notebook pages, which one opened page stands for (see NOTEBOOK_PAGE)."""
+    return {path: check_page(browser, server, path) for path in browsed_pages(site)}
 
 
 def test_every_page_loads_clean_offline_with_diagrams_and_math(every_page):
@@ -542,6 +556,24 @@ def test_every_chapter_page_links_its_notebook(site):
         assert listing.count(colab_url(page_name(page))) == 1, page_name(page)
     for html in (site / "notebooks").rglob("index.html"):
         assert "cdnjs" not in html.read_text(encoding="utf-8"), html  # nbconvert's CDN scripts
+
+
+def _assets(html: str) -> list[str]:
+    """The scripts and stylesheets a page loads, in order."""
+    return re.findall(r'<script[^>]*\ssrc="([^"]+)"|<link[^>]*\shref="([^"]+\.css)"', html)
+
+
+def test_every_notebook_page_loads_what_the_opened_one_loads(site):
+    """The notebook pages the browser does not open load the same scripts and stylesheets as the
+    one it does (NOTEBOOK_PAGE), and hold a rendered notebook with its cells."""
+    pages = [p for p in site_pages(site) if p.startswith("notebooks/") and p != "notebooks/"]
+    assert NOTEBOOK_PAGE in pages and len(pages) == len(chapters())
+    opened = _assets((site / NOTEBOOK_PAGE / "index.html").read_text(encoding="utf-8"))
+    assert len(opened) >= 4, opened
+    for page in pages:
+        html = (site / page / "index.html").read_text(encoding="utf-8")
+        assert _assets(html) == opened, f"/{page} loads other files than /{NOTEBOOK_PAGE}"
+        assert html.count('class="jp-Cell ') >= 5, f"/{page}: no notebook cells"
 
 
 def test_a_notebook_page_renders_its_cells_outputs_and_math(server, browser):

@@ -102,7 +102,7 @@ def test_concurrent_builds_do_not_corrupt(cache):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
-        for _ in range(3)
+        for _ in range(2)  # two race as well as three; each process pays the imports
     ]
     paths = {p.communicate(timeout=120)[0].strip() for p in procs}
     assert all(p.returncode == 0 for p in procs)
