@@ -61,6 +61,48 @@ def test_a_bar_chart_labels_each_bar_with_the_printed_value():
     assert ">1.10</text>" in svg and "<title>VeRA r=64: 1.10</title>" in svg
 
 
+GRID = """filters after training
+filter 1   0.50 -0.25  0.00  1.00
+filter 2  -0.10 -0.20 -0.30 -0.40
+done
+"""
+GRID_SPEC = (
+    'title="Filters" kind="grid" series="weight" '
+    'rows="^filter (?P<x>\\d+) +(?P<y0>[-\\d. ]+)$" points="2"'
+)
+
+
+def test_a_grid_chart_draws_one_picture_per_line_scaled_to_its_largest_value():
+    chart = chart_from_output(GRID_SPEC, GRID)
+    assert [label for label, _, _ in chart.points] == ["1", "2"]
+    assert chart.points[0][1] == (0.5, -0.25, 0.0, 1.0)
+    svg = render_svg(chart, "chart-3")
+    cells = re.findall(r'class="(b[01])" fill-opacity="([\d.]+)"><title>([^<]*)</title>', svg)
+    assert len(cells) == 8  # 2 pictures of 2 x 2
+    assert cells[:4] == [
+        ("b0", "0.50", "1: 0.50"),  # positive: the first colour, scaled by 1.00
+        ("b1", "0.25", "1: -0.25"),  # negative: the second
+        ("b0", "0.00", "1: 0.00"),
+        ("b0", "1.00", "1: 1.00"),
+    ]
+    assert cells[7] == ("b1", "1.00", "2: -0.40")  # each picture has its own scale
+    desc = re.search(r'<desc id="chart-3-desc">(.*?)</desc>', svg)[1]
+    assert desc.startswith("1 (2 by 2, row by row): 0.50 -0.25 0.00 1.00; 2 (2 by 2")
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("filter 1  0.1 0.2 0.3\nfilter 2  0.1 0.2 0.3\n", "holds n x n values, n >= 2; it has 3"),
+        ("filter 1  0.1 0.2 0.3 0.4\nfilter 2  " + "0.1 " * 9 + "\n", "the same size"),
+        ("filter 1  0.1 0.2 0.3 0.4\n", "rows matches 1 line.s. of the output, points says 2"),
+    ],
+)
+def test_a_grid_chart_that_cannot_be_drawn_says_why(output, message):
+    with pytest.raises(ChartError, match=message):
+        chart_from_output(GRID_SPEC, output)
+
+
 def test_the_page_gets_a_figure_where_the_comment_was():
     text = page_with(f"<!-- chart: {SPEC} -->")
     out = render_charts(text, "p.md")

@@ -13,8 +13,11 @@ the code:
 - ``series``: the names of the series, separated by ``;``, one per ``y`` group.
 - ``points``: how many lines ``rows`` must match. A value that turns into ``nan`` or loses its
   digits no longer matches; the count makes that fail instead of a point quietly missing.
-- ``kind``: ``line`` (the default; ``x`` is a number) or ``bar`` (horizontal bars, one series;
-  ``x`` is each bar's label).
+- ``kind``: ``line`` (the default; ``x`` is a number), ``bar`` (horizontal bars, one series;
+  ``x`` is each bar's label) or ``grid`` (one small square picture per matched line, labelled
+  by ``x``: ``y0`` holds the picture's n x n values, row by row, separated by spaces, as a
+  convolution filter prints; each picture is scaled to its own largest magnitude, positive in
+  the first series colour, negative in the second).
 - ``title``, ``x``, ``y``: the caption and the axes' titles. ``note``: an optional sentence
   under the caption.
 
@@ -85,8 +88,8 @@ def chart_from_output(spec: str, output: str) -> Chart:
     """The chart a comment's ``spec`` draws from a shown ``output``."""
     fields = parse_spec(spec)
     kind = fields.get("kind", "line")
-    if kind not in ("line", "bar"):
-        raise ChartError(f"kind must be line or bar, got {kind!r}")
+    if kind not in ("line", "bar", "grid"):
+        raise ChartError(f"kind must be line, bar or grid, got {kind!r}")
     series = tuple(name.strip() for name in fields["series"].split(";"))
     try:
         rows = re.compile(fields["rows"])
@@ -98,8 +101,10 @@ def chart_from_output(spec: str, output: str) -> Chart:
             f"rows must have the groups x and {', '.join(groups)} (one per series), "
             f"has {sorted(rows.groupindex)}"
         )
-    if kind == "bar" and len(series) != 1:
-        raise ChartError("a bar chart draws one series")
+    if kind in ("bar", "grid") and len(series) != 1:
+        raise ChartError(f"a {kind} chart draws one series")
+    if kind == "grid":
+        return _grid_chart(fields, series, rows, output)
     points = []
     for line in output.split("\n"):
         m = rows.search(line)
@@ -122,6 +127,40 @@ def chart_from_output(spec: str, output: str) -> Chart:
         series,
         tuple(points),
         kind,
+        fields.get("note", ""),
+    )
+
+
+def _grid_chart(fields: dict[str, str], series: tuple[str, ...], rows, output: str) -> Chart:
+    """A ``grid`` chart: each matched line's ``y0`` is a square picture's values."""
+    points = []
+    for line in output.split("\n"):
+        m = rows.search(line)
+        if m:
+            texts = tuple(m["y0"].split())
+            values = tuple(_number(t, f"a value in {line.strip()!r}") for t in texts)
+            side = math.isqrt(len(values))
+            if side < 2 or side * side != len(values):
+                raise ChartError(
+                    f"{line.strip()!r}: a grid line holds n x n values, n >= 2; it has "
+                    f"{len(values)}"
+                )
+            if points and len(values) != len(points[0][1]):
+                raise ChartError(f"{line.strip()!r}: every picture must have the same size")
+            points.append((m["x"].strip(), values, texts))
+    if str(len(points)) != fields["points"].strip():
+        raise ChartError(
+            f"rows matches {len(points)} line(s) of the output, points says {fields['points']}"
+        )
+    if len(points) < 2:
+        raise ChartError(f"rows matches {len(points)} line(s) of the output; a chart needs 2")
+    return Chart(
+        fields["title"],
+        fields.get("x", ""),
+        "",
+        series,
+        tuple(points),
+        "grid",
         fields.get("note", ""),
     )
 
@@ -152,6 +191,12 @@ def _esc(text: str) -> str:
 
 def _describe(chart: Chart) -> str:
     """The chart's numbers in words: its text alternative."""
+    if chart.kind == "grid":
+        side = math.isqrt(len(chart.points[0][1]))
+        return "; ".join(
+            f"{label} ({side} by {side}, row by row): {' '.join(texts)}"
+            for label, _, texts in chart.points
+        )
     parts = []
     for i, name in enumerate(chart.series):
         values = ", ".join(f"{x}: {texts[i]}" for x, _, texts in chart.points)
@@ -258,9 +303,37 @@ def _bar_svg(chart: Chart) -> tuple[str, int]:
     return "".join(out), height
 
 
+GRID_TILE, GRID_GAP = 60, 16  # SVG units: a picture's side, and the space between two
+
+
+def _grid_svg(chart: Chart) -> tuple[str, int]:
+    side = math.isqrt(len(chart.points[0][1]))
+    cell = GRID_TILE / side
+    per_row = max(1, (WIDTH - GRID_GAP) // (GRID_TILE + GRID_GAP))
+    row_height = GRID_TILE + 22  # the picture, then its label
+    out = []
+    for k, (label, values, texts) in enumerate(chart.points):
+        x0 = GRID_GAP + (k % per_row) * (GRID_TILE + GRID_GAP)
+        y0 = 8 + (k // per_row) * row_height
+        scale = max(abs(v) for v in values) or 1.0
+        out.append(f'<rect x="{x0}" y="{y0}" width="{GRID_TILE}" height="{GRID_TILE}" class="g"/>')
+        for i, (value, text) in enumerate(zip(values, texts, strict=True)):
+            klass = "b0" if value >= 0 else "b1"
+            out.append(
+                f'<rect x="{x0 + (i % side) * cell:.1f}" y="{y0 + (i // side) * cell:.1f}" '
+                f'width="{cell:.1f}" height="{cell:.1f}" class="{klass}" '
+                f'fill-opacity="{abs(value) / scale:.2f}"><title>{_esc(f"{label}: {text}")}'
+                "</title></rect>"
+            )
+        out.append(_text(x0 + GRID_TILE / 2, y0 + GRID_TILE + 16, label))
+    rows = -(-len(chart.points) // per_row)
+    return "".join(out), 8 + rows * row_height
+
+
 def render_svg(chart: Chart, ident: str) -> str:
     """The chart as a ``<figure>`` on one line: inline SVG, its caption and text alternative."""
-    body, height = _bar_svg(chart) if chart.kind == "bar" else _line_svg(chart)
+    draw = {"bar": _bar_svg, "grid": _grid_svg}.get(chart.kind, _line_svg)
+    body, height = draw(chart)
     caption = _esc(chart.title) + (f" <span>{_esc(chart.note)}</span>" if chart.note else "")
     return (
         f'<figure class="chart" id="{ident}">'
