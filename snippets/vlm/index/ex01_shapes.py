@@ -35,11 +35,16 @@ from ftkit.tiny_vlm import TinyVLMConfig
 from ftkit.shapes import shape_probe
 
 random_tower = AutoModelForImageTextToText.from_pretrained(
-    # the same recipe, vision tower untrained
+    # the tiny recipe, its vision tower untrained
     tiny_vlm(TinyVLMConfig(vision_pretrain_steps=0))
 )
-for name, vlm in (("random", random_tower), ("pretrained", model)):
-    score = shape_probe(vlm.model.vision_tower, processor.image_processor)
+# each tower reads pictures the way its own processor prepares them
+random_processor = AutoProcessor.from_pretrained(random_tower.name_or_path)
+for name, vlm, images in (
+    ("random", random_tower, random_processor.image_processor),
+    ("pretrained", model, processor.image_processor),
+):
+    score = shape_probe(vlm.model.vision_tower, images)
     print(f"shape probe, {name + ' vision tower:':24} {score:.0%}")
 # --8<-- [end:probe]
 
@@ -132,7 +137,9 @@ import random
 
 from peft import LoraConfig, get_peft_model
 
-STEPS, BATCH = 300, 16  # a real model: 1-3 epochs over your data, batch 8-32
+STEPS = 300  # a real model: 1-3 epochs over your data
+# a real model: 8-32 rows a step (a picture: 729 tokens in LLaVA-Interleave)
+BATCH = 16
 LEARNING_RATE = 3e-3  # Colab GPU: 2e-4
 # the model and its batches go to the GPU when there is one
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -153,6 +160,8 @@ def finetune(modules_to_save):
         ),
         # trained in full, saved with the adapter
         modules_to_save=modules_to_save,
+        # lm_head tied to the embeddings (Qwen 0.5B): train one copy
+        ensure_weight_tying=base.config.tie_word_embeddings,
     )
     peft_model = get_peft_model(base, config)
     trainable = sum(
