@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-# 20 capital letters; I, O, Q, S, X and Z are left out, so that no letter is a digit's twin
-# (I and 1, O and 0, S and 5, Z and 2) and the new task is new.
+# 20 capital letters: the closest look-alikes of digits are left out (I and 1, O and Q and 0,
+# S and 5, Z and 2), so that the new task is new, and X, to keep twenty.
 LETTERS = "ABCDEFGHJKLMNPRTUVWY"
 DIGITS = "0123456789"
 SIZE = 24  # pixels, width and height

@@ -18,7 +18,7 @@ from tools.chapters import site_urls
 from tools.pages import ROOT, PageError
 
 # Colab's own builds stay: its torch is built for its GPU, and its pillow is imported when the
-# runtime starts (replacing it would ask for a restart); ftkit only needs pillow>=10.
+# runtime starts (replacing it would ask for a restart); ftkit only needs pillow>=10.1.
 COLAB_KEEPS = {"torch", "pillow"}
 # The libraries Unsloth installs at its own versions; pinning ours would break it.
 UNSLOTH_OWNS = {

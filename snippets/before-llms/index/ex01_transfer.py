@@ -10,8 +10,8 @@ from ftkit.glyphs import DIGITS, LETTERS, ascii_glyph, glyph_set
 # the pretraining task: 20 letters, 150 pictures each, plenty of labels
 letters, letter_labels = glyph_set(LETTERS, per_class=150, seed=0)
 letters_test, letters_test_labels = glyph_set(LETTERS, per_class=20, seed=1)
-# the new task: digits; a small labelled pool to draw from, and a test set
-digits, digit_labels = glyph_set(DIGITS, per_class=30, seed=2)
+# the new task: digits; a pool to draw the few labels from, and a test set
+digits, digit_labels = glyph_set(DIGITS, per_class=100, seed=2)
 digits_test, digits_test_labels = glyph_set(DIGITS, per_class=50, seed=3)
 print(
     f"letters: {tuple(letters.shape)}  digits test: {tuple(digits_test.shape)}"
@@ -67,7 +67,8 @@ import torch.nn.functional as F
 
 
 def fit(model, images, labels, param_groups, steps, batch_size=32, seed=0):
-    """Adam on random mini-batches of up to ``batch_size`` pictures."""
+    """Adam on mini-batches of up to ``batch_size`` pictures, drawn at random
+    (with replacement) from ``images``."""
     optimizer = torch.optim.Adam(param_groups)
     generator = torch.Generator().manual_seed(seed)
     model.train()
@@ -87,7 +88,7 @@ def accuracy(model, images, labels):
     return (model(images).argmax(-1) == labels).float().mean().item()
 
 
-PRETRAIN_STEPS = 400  # Colab GPU: 400, the same
+PRETRAIN_STEPS = 400  # Colab GPU: 400 (a CNN this small needs no GPU)
 groups = [{"params": letters_model.parameters(), "lr": 2e-3}]
 fit(letters_model, letters, letter_labels, groups, PRETRAIN_STEPS, 64)
 held_out = accuracy(letters_model, letters_test, letters_test_labels)
@@ -120,7 +121,7 @@ from ftkit.glyphs import few_shot
 STEPS = 100  # per run, whatever the number of labels
 
 
-def pretrained():
+def letters_cnn_new_head():
     """The letters CNN with a new, random 10-way head for the digits."""
     model = CNN(len(LETTERS))
     model.load_state_dict(load_file("letters_cnn.safetensors"))
@@ -130,34 +131,41 @@ def pretrained():
 
 def scratch(images, labels):
     model = CNN(len(DIGITS))
-    groups = [{"params": model.parameters(), "lr": 2e-3}]
+    groups = [{"params": model.parameters(), "lr": 1e-2}]
     return fit(model, images, labels, groups, STEPS)
 
 
 def feature_extraction(images, labels):
-    model = pretrained()
+    model = letters_cnn_new_head()
     model.backbone.requires_grad_(False)  # frozen: only the head learns
-    with torch.no_grad():  # so each picture's features are computed once
+    # each picture's features, computed once, before training
+    with torch.no_grad():
         features = model.backbone(images)
     groups = [{"params": model.head.parameters(), "lr": 1e-2}]
-    fit(model.head, features, labels, groups, STEPS)
+    fit(model.head, features, labels, groups, STEPS)  # the head sees features
     return model
 
 
-def fine_tuning(images, labels):
-    model = pretrained()
+def fine_tuning(images, labels, backbone_lr=1e-3):
+    model = letters_cnn_new_head()
     groups = [
         {"params": model.head.parameters(), "lr": 1e-2},
-        # every layer learns, the pretrained ones 50x more slowly
-        {"params": model.backbone.parameters(), "lr": 2e-4},
+        # every layer learns, the pretrained ones 10x more slowly
+        {"params": model.backbone.parameters(), "lr": backbone_lr},
     ]
     return fit(model, images, labels, groups, STEPS)
 
 
+def one_rate(images, labels):
+    """Fine-tuning with the head's rate everywhere."""
+    return fine_tuning(images, labels, backbone_lr=1e-2)
+
+
 METHODS = {
     "scratch": scratch,
-    "features": feature_extraction,
+    "frozen": feature_extraction,
     "fine-tune": fine_tuning,
+    "one rate": one_rate,
 }
 print("labels/class  " + "  ".join(f"{m:>9}" for m in METHODS))
 for k in (1, 3, 10, 30):
@@ -167,8 +175,8 @@ for k in (1, 3, 10, 30):
         for name, method in METHODS.items():
             torch.manual_seed(seed)
             model = method(images, labels)
-            test = accuracy(model, digits_test, digits_test_labels)
-            scores[name].append(test)
+            test_acc = accuracy(model, digits_test, digits_test_labels)
+            scores[name].append(test_acc)
     means = [sum(s) / len(s) for s in scores.values()]
     print(f"{k:>12}  " + "  ".join(f"{m:>9.0%}" for m in means))
 # --8<-- [end:transfer]
