@@ -147,6 +147,16 @@ def test_a_chart_spread_over_lines_in_a_tab_keeps_its_indent():
             OUTPUT,
             "x in 'step       full  LoRA r=8': 'step' is not a number",
         ),
+        (
+            "<!-- chart: "
+            + SPEC.replace(
+                "full; LoRA r=8",
+                "full fine-tuning of all the layers; LoRA on every linear projection, rank 8",
+            )
+            + " -->",
+            OUTPUT,
+            "the legend .* is wider than the chart: shorten",
+        ),
         ('<!-- chart: title="T" colour="red" -->', OUTPUT, "unknown chart setting 'colour=red'"),
         ('<!-- chart: title="T" series="a" -->', OUTPUT, "the chart needs points, rows"),
     ],

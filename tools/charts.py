@@ -95,6 +95,11 @@ def chart_from_output(spec: str, output: str) -> Chart:
         rows = re.compile(fields["rows"])
     except re.error as error:
         raise ChartError(f"rows is not a regular expression: {error}") from None
+    legend = 64 + sum(56 + 7.8 * len(name) for name in series) - 24  # as _legend lays it out
+    if kind == "line" and len(series) > 1 and legend > WIDTH:
+        raise ChartError(
+            f"the legend ({'; '.join(series)}) is wider than the chart: shorten the series' names"
+        )
     groups = [f"y{i}" for i in range(len(series))]
     if set(rows.groupindex) != {"x", *groups}:
         raise ChartError(
