@@ -62,16 +62,18 @@ def pytest_xdist_make_scheduler(config, log):
 # so the second process works while the first builds the base model every chapter shares (with
 # a chapter there, it would wait on the build's lock for half a minute).
 LONGEST_FIRST = (
-    "page rlhf/dpo-grpo.md",  # 196
-    "site",  # 179: the build and the browser
-    "page sft/reasoning.md",  # 134
-    "page sft/unsloth.md",  # 85
-    "page embeddings/index.md",  # 82
-    "page vlm/index.md",  # 66
-    "page quantization/qlora.md",  # 65
-    "page rlhf/index.md",  # 51
-    "page peft/lora-hyperparameters.md",  # 32
-    "page peft/index.md",  # 24
+    "page rlhf/dpo-grpo.md",  # 171
+    "site",  # 150: the build and the browser
+    "page sft/reasoning.md",  # 169
+    "page sft/unsloth.md",  # 82
+    "page embeddings/index.md",  # 77
+    "page vlm/index.md",  # 65
+    "page quantization/qlora.md",  # 54
+    "page before-llms/index.md",  # 53
+    "page rlhf/index.md",  # 45
+    "page before-llms/rnns-to-transformers.md",  # 27
+    "page peft/lora-hyperparameters.md",  # 25
+    "page peft/index.md",  # 21
 )
 
 
