@@ -119,12 +119,7 @@ def chart_from_output(spec: str, output: str) -> Chart:
                 _number(x, f"x in {line.strip()!r}")
             ys = tuple(_number(m[g], f"{g} in {line.strip()!r}") for g in groups)
             points.append((x, ys, tuple(m[g].strip() for g in groups)))
-    if str(len(points)) != fields["points"].strip():
-        raise ChartError(
-            f"rows matches {len(points)} line(s) of the output, points says {fields['points']}"
-        )
-    if len(points) < 2:
-        raise ChartError(f"rows matches {len(points)} line(s) of the output; a chart needs 2")
+    _check_count(points, fields)
     return Chart(
         fields["title"],
         fields.get("x", ""),
@@ -134,6 +129,16 @@ def chart_from_output(spec: str, output: str) -> Chart:
         kind,
         fields.get("note", ""),
     )
+
+
+def _check_count(points: list, fields: dict[str, str]) -> None:
+    """``rows`` matched as many lines as ``points`` says, and at least two."""
+    if str(len(points)) != fields["points"].strip():
+        raise ChartError(
+            f"rows matches {len(points)} line(s) of the output, points says {fields['points']}"
+        )
+    if len(points) < 2:
+        raise ChartError(f"rows matches {len(points)} line(s) of the output; a chart needs 2")
 
 
 def _grid_chart(fields: dict[str, str], series: tuple[str, ...], rows, output: str) -> Chart:
@@ -153,12 +158,7 @@ def _grid_chart(fields: dict[str, str], series: tuple[str, ...], rows, output: s
             if points and len(values) != len(points[0][1]):
                 raise ChartError(f"{line.strip()!r}: every picture must have the same size")
             points.append((m["x"].strip(), values, texts))
-    if str(len(points)) != fields["points"].strip():
-        raise ChartError(
-            f"rows matches {len(points)} line(s) of the output, points says {fields['points']}"
-        )
-    if len(points) < 2:
-        raise ChartError(f"rows matches {len(points)} line(s) of the output; a chart needs 2")
+    _check_count(points, fields)
     return Chart(
         fields["title"],
         fields.get("x", ""),
