@@ -372,9 +372,9 @@ def check_page(browser, server: str, path: str) -> dict:
 
 
 # The notebook page every_page opens. The notebook pages are one template filled by one converter,
-# so the browser opens one (the largest, with images, charts and math) and
+# so the browser opens one (among the largest) and
 # test_every_notebook_page_loads_what_the_opened_one_loads checks the others load the same files:
-# a visit is seconds of MathJax, and thirteen more were a tenth of the suite.
+# a visit is seconds of MathJax, and opening all of them was a tenth of the suite.
 NOTEBOOK_PAGE = "notebooks/vlm/"
 
 
