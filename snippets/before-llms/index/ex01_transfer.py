@@ -65,20 +65,21 @@ print(
 # --8<-- [start:pretrain]
 import torch.nn.functional as F
 
+from ftkit.train import train_steps  # forward, backward, step, zero_grad
+
 
 def fit(model, images, labels, param_groups, steps, batch_size=32, seed=0):
     """Adam on mini-batches of up to ``batch_size`` pictures, drawn at random
     (with replacement) from ``images``."""
-    optimizer = torch.optim.Adam(param_groups)
     generator = torch.Generator().manual_seed(seed)
-    model.train()
-    for _ in range(steps):
-        size = min(batch_size, len(images))
+    size = min(batch_size, len(images))
+
+    def loss():
         batch = torch.randint(len(images), (size,), generator=generator)
-        loss = F.cross_entropy(model(images[batch]), labels[batch])
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
+        return F.cross_entropy(model(images[batch]), labels[batch])
+
+    model.train()
+    train_steps(loss, torch.optim.Adam(param_groups), steps)
     return model
 
 
