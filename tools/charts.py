@@ -95,8 +95,7 @@ def chart_from_output(spec: str, output: str) -> Chart:
         rows = re.compile(fields["rows"])
     except re.error as error:
         raise ChartError(f"rows is not a regular expression: {error}") from None
-    legend = 64 + sum(56 + 7.8 * len(name) for name in series) - 24  # as _legend lays it out
-    if kind == "line" and len(series) > 1 and legend > WIDTH:
+    if kind == "line" and len(series) > 1 and _legend_xs(series)[-1] - 24 > WIDTH:
         raise ChartError(
             f"the legend ({'; '.join(series)}) is wider than the chart: shorten the series' names"
         )
@@ -220,13 +219,21 @@ def _dash(i: int) -> str:
     return f' stroke-dasharray="{dash}"' if dash else ""
 
 
+def _legend_xs(series: tuple[str, ...]) -> list[float]:
+    """Where each legend entry starts (a line sample, then its name), and where a next one
+    would: the last value less the 24-unit gap is the legend's right edge."""
+    xs = [64.0]
+    for name in series:
+        xs.append(xs[-1] + (32 + 7.8 * len(name) + 24))  # an entry, then the gap
+    return xs
+
+
 def _legend(series: tuple[str, ...], y: float) -> list[str]:
-    out, x = [], 64.0
-    for i, name in enumerate(series):
+    out = []
+    for i, (name, x) in enumerate(zip(series, _legend_xs(series), strict=False)):
         line = f'<line x1="{x}" y1="{y - 4}" x2="{x + 26}" y2="{y - 4}" class="s{i}"{_dash(i)}/>'
         out.append(line)
         out.append(_text(x + 32, y, name, "start"))
-        x += 32 + 7.8 * len(name) + 24
     return out
 
 
