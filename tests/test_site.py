@@ -378,10 +378,15 @@ def check_page(browser, server: str, path: str) -> dict:
 NOTEBOOK_PAGE = "notebooks/vlm/"
 
 
+def notebook_pages(site: Path) -> list[str]:
+    """The site's pages of one notebook each (mkdocs-jupyter's, under notebooks/)."""
+    return [p for p in site_pages(site) if p.startswith("notebooks/") and p != "notebooks/"]
+
+
 def browsed_pages(site: Path) -> list[str]:
     """The pages every_page opens: every page but the notebook pages, and one of those."""
-    pages = [p for p in site_pages(site) if not (p.startswith("notebooks/") and p != "notebooks/")]
-    return [*pages, NOTEBOOK_PAGE]
+    notebooks = set(notebook_pages(site))
+    return [*(p for p in site_pages(site) if p not in notebooks), NOTEBOOK_PAGE]
 
 
 @pytest.fixture(scope="module")
@@ -566,7 +571,7 @@ def _assets(html: str) -> list[str]:
 def test_every_notebook_page_loads_what_the_opened_one_loads(site):
     """The notebook pages the browser does not open load the same scripts and stylesheets as the
     one it does (NOTEBOOK_PAGE), and hold a rendered notebook with its cells."""
-    pages = [p for p in site_pages(site) if p.startswith("notebooks/") and p != "notebooks/"]
+    pages = notebook_pages(site)
     assert NOTEBOOK_PAGE in pages and len(pages) == len(chapters())
     opened = _assets((site / NOTEBOOK_PAGE / "index.html").read_text(encoding="utf-8"))
     assert len(opened) >= 4, opened
