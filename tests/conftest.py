@@ -20,7 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from tools.outputs import pin_threads  # noqa: E402
-from tools.pages import BLOCK_BUDGET_S  # noqa: E402
+from tools.pages import BLOCK_BUDGET_S, WARNING_FILTERS  # noqa: E402
 
 PAGE_RE = re.compile(r"test_docs\.py::test_block\[(?P<page>[^:\]]+\.md)")
 SITE_TESTS = "tests/test_site.py::"  # one process builds the site and drives the browser
@@ -103,6 +103,8 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     pin_threads()
+    for spec in WARNING_FILTERS:  # one list for the tests and the tools (tools/pages.py)
+        config.addinivalue_line("filterwarnings", spec)
     config._page_times_start = time.time()
 
 

@@ -26,6 +26,7 @@ Markers are HTML comments on the line above a fence; the site hook renders them 
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import io
@@ -33,12 +34,23 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from tools.outputs import Tolerance, ToleranceError
+
+# The warnings filters of every run of a page's blocks, in pytest's "action:message:category:module"
+# form: the tests add them (tests/conftest.py) and PageRun applies them, so a refresh or a swap
+# run fails on a warning where the doc test would, not after CI has run for half an hour.
+WARNING_FILTERS = (
+    "error",
+    # transformers warns on every model load about the deprecated `torch_dtype` spelling
+    # used inside its own code paths; not something the guide's code can change.
+    "ignore::FutureWarning:transformers",
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -355,6 +367,21 @@ def _torch_threads() -> int | None:
     return torch.get_num_threads() if torch is not None else None
 
 
+@contextlib.contextmanager
+def warnings_as_in_tests() -> Iterator[None]:
+    """Run the body under ``WARNING_FILTERS``, as pytest runs a test (later filters win)."""
+    with warnings.catch_warnings():
+        for spec in WARNING_FILTERS:
+            action, message, category, module = (spec.split(":") + [""] * 3)[:4]
+            warnings.filterwarnings(
+                action,
+                message=message,
+                category=getattr(builtins, category) if category else Warning,
+                module=module,
+            )
+        yield
+
+
 class PageRun:
     """A page's blocks, run in page order the way the doc tests and the refresh tool run them.
 
@@ -386,7 +413,7 @@ class PageRun:
         code = compile(block.code, f"{block.where} (block)", "exec", dont_inherit=True)
         out = io.StringIO()
         threads = _torch_threads()
-        with working_dir(self.folder), contextlib.redirect_stdout(out):
+        with working_dir(self.folder), contextlib.redirect_stdout(out), warnings_as_in_tests():
             exec(code, namespace)
         changed = _torch_threads()
         if threads is not None and changed != threads:

@@ -160,8 +160,11 @@ def finetune(modules_to_save):
         ),
         # trained in full, saved with the adapter
         modules_to_save=modules_to_save,
-        # lm_head tied to the embeddings (Qwen 0.5B): train one copy
-        ensure_weight_tying=base.config.tie_word_embeddings,
+        # lm_head tied to the embeddings (Qwen 0.5B): when lm_head is
+        # trained, train one copy (peft warns if asked with nothing tied)
+        ensure_weight_tying=(
+            base.config.tie_word_embeddings and "lm_head" in modules_to_save
+        ),
     )
     peft_model = get_peft_model(base, config)
     trainable = sum(
