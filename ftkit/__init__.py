@@ -11,16 +11,21 @@ in ftkit: ``cache``, ``chat``, ``train`` and the algorithms; then the data (``va
 - ``ftkit.train``: the training loop the chapters share.
 - ``ftkit.lora``: LoRA and DoRA from scratch (layer, injection, merge, peft-format adapters).
 - ``ftkit.quant``: INT8 and block-wise NF4/FP4 with double quantization, as bitsandbytes does it.
-- ``ftkit.losses``: DPO (sigmoid, IPO, hinge), the reward-model loss and GRPO advantages.
+- ``ftkit.losses``: DPO (sigmoid, IPO, hinge), the reward-model loss, GRPO advantages and the
+  distillation loss (soft targets at a temperature, plus the labels).
 - ``ftkit.memory``: training-memory estimates, and measured peaks on the CPU.
 - ``ftkit.export``: GGUF files for llama.cpp, written from a saved Llama model.
+- ``ftkit.rouge``: ROUGE-1, ROUGE-2 and ROUGE-L from scratch, as rouge-score computes them.
 - ``ftkit.validation``: data set files checked row by row, every problem named by line and field.
 - ``ftkit.tasks``: the reasoning task, its preference pairs, the retrieval pairs.
 - ``ftkit.shapes``: the shapes task of the vision-language chapter.
+- ``ftkit.text2text``: the T5 chapter's summaries and Toylang, and its unlabelled text.
 - ``ftkit.tiny``: a tiny seeded Llama and a locally trained tokenizer, loaded like a hub id.
 - ``ftkit.tiny_vlm``: a tiny LLaVA-style VLM built from the tiny Llama and a SigLIP tower.
+- ``ftkit.tiny_t5``: a tiny seeded T5, span corruption and T5's relative position buckets.
 - ``ftkit.evaluate``: greedy replies and held-out scores (format, exact match, retrieval).
 - ``ftkit.vlm``: the image-chat collator and greedy answers to images.
+- ``ftkit.distill``: a student cut from a teacher's layers, and the cached reasoning teacher.
 
 Nothing here touches the network, and importing ftkit does no I/O.
 """

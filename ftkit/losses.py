@@ -1,4 +1,4 @@
-"""Preference and reinforcement-learning losses from scratch, checked against TRL.
+"""Preference, reinforcement-learning and distillation losses from scratch, checked against TRL.
 
 - ``sequence_logps``: the log-probability a model gives each completion, summed over its tokens;
   the quantity every preference loss is built from.
@@ -6,6 +6,8 @@
   and hinge variants, with the implicit rewards TRL logs.
 - ``bradley_terry_loss``: the pairwise loss a reward model is trained with.
 - ``group_advantages``: GRPO's advantage, each reward against its own group's mean and spread.
+- ``distillation_loss``: knowledge distillation's loss, the student against the teacher's
+  softened distribution (scaled by T^2) plus the hard labels' cross-entropy.
 
 References:
     DPO: Rafailov et al. 2023, arXiv:2305.18290, Eq. 7 (loss) and Section 5 (implicit reward).
@@ -13,16 +15,21 @@ References:
     Hinge (SLiC): Zhao et al. 2023, arXiv:2305.10425.
     Reward models: Ouyang et al. 2022 (InstructGPT), arXiv:2203.02155, Eq. 1.
     GRPO: Shao et al. 2024 (DeepSeekMath), arXiv:2402.03300, Section 4.1.
+    Distillation: Hinton, Vinyals and Dean 2015, arXiv:1503.02531, Section 2 (soft targets at
+        temperature T, the T^2 factor) and 2.1 (the gradient); TRL's
+        ``GKDTrainer.generalized_jsd_loss`` is its soft term at beta=0, without the T^2.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 LOSS_TYPES = ("sigmoid", "ipo", "hinge")
+IGNORE_INDEX = -100  # torch.nn.functional.cross_entropy's default ignore_index
 
 
 def sequence_logps(model, input_ids, attention_mask, completion_mask) -> torch.Tensor:
@@ -162,3 +169,89 @@ def group_advantages(rewards: torch.Tensor, group_size: int, scale: bool = True)
     if scale:
         advantages = advantages / (grouped.std(dim=1, keepdim=True) + 1e-4)
     return advantages.view(-1)
+
+
+@dataclass
+class DistillationOutput:
+    """The distillation loss and its two terms, each a mean over the scored positions."""
+
+    loss: torch.Tensor  # alpha * soft + (1 - alpha) * hard, with its graph
+    soft: torch.Tensor  # T^2 * KL(teacher_T || student_T), detached
+    hard: torch.Tensor  # cross-entropy with the labels at T = 1, detached
+
+
+# --8<-- [start:distillation_loss] docs/distillation/index.md
+def distillation_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: torch.Tensor | None,
+    temperature: float = 2.0,
+    alpha: float = 0.5,
+) -> DistillationOutput:
+    """Hinton et al.'s distillation loss, a mean over the scored positions:
+
+        alpha * T^2 * KL(softmax(z_t / T) || softmax(z_s / T))
+            + (1 - alpha) * CE(softmax(z_s), y)
+
+    z_s and z_t are the student's and the teacher's logits, ``(..., C)``:
+    ``(N, C)`` for a classifier, ``(B, L, V)`` for a language model (shift
+    them first: position t predicts token t + 1). ``labels`` is ``(...)``;
+    positions labelled -100 get no loss in either term. The teacher is a
+    fixed target: its logits are detached. T^2 keeps the soft term's
+    gradient, which scales as 1 / T^2, comparable with the hard term's as
+    T changes (Hinton et al. 2015, Section 2).
+
+    Args:
+        labels: the hard labels, or None with ``alpha=1`` (soft targets
+            only: every position is scored).
+        temperature: T > 0; T = 1 compares the plain softmax outputs.
+        alpha: the soft term's weight, in [0, 1].
+
+    Raises:
+        ValueError: shapes that do not match, T <= 0, alpha outside
+            [0, 1], no labels with alpha < 1, or no position to score.
+    """
+    if not temperature > 0 or not math.isfinite(temperature):
+        rule = "temperature must be > 0 and finite"
+        raise ValueError(f"{rule}, got {temperature}")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    same = student_logits.shape == teacher_logits.shape
+    if student_logits.dim() < 2 or not same:
+        raise ValueError(
+            f"student_logits {tuple(student_logits.shape)} and teacher_logits "
+            f"{tuple(teacher_logits.shape)} must have the same shape (..., C)"
+        )
+    classes = student_logits.shape[-1]
+    student = student_logits.reshape(-1, classes)  # (P, C): P positions
+    teacher = teacher_logits.detach().reshape(-1, classes)
+    if labels is None:
+        if alpha < 1:
+            raise ValueError(f"alpha={alpha} < 1 weighs labels: give labels")
+        keep = torch.ones(len(student), dtype=torch.bool)
+        keep = keep.to(student.device)
+    else:
+        if labels.shape != student_logits.shape[:-1]:
+            raise ValueError(
+                f"labels {tuple(labels.shape)} must be the logits' shape "
+                f"without its last axis, {tuple(student_logits.shape[:-1])}"
+            )
+        labels = labels.reshape(-1)  # (P,)
+        keep = labels != IGNORE_INDEX
+    if not keep.any():
+        raise ValueError("every label is -100: no position to score")
+    student, teacher = student[keep], teacher[keep]  # (K, C)
+    log_q = F.log_softmax(student / temperature, dim=-1)  # student at T
+    log_p = F.log_softmax(teacher / temperature, dim=-1)  # teacher at T
+    # KL(p || q) = sum_c p_c (log p_c - log q_c), mean over the K positions
+    kl = (log_p.exp() * (log_p - log_q)).sum(-1).mean()
+    soft = temperature**2 * kl  # Section 2, Hinton et al. 2015
+    if labels is None:
+        hard = torch.zeros((), device=student.device)
+    else:
+        hard = F.cross_entropy(student, labels[keep])  # T = 1
+    loss = alpha * soft + (1 - alpha) * hard
+    return DistillationOutput(loss, soft.detach(), hard.detach())
+
+
+# --8<-- [end:distillation_loss]
