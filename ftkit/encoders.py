@@ -106,7 +106,7 @@ _SENTIMENT_WORDS = {
 
 def _sentences(split: str) -> list[dict]:
     """Every sentence of a split's templates and words, labelled. A negation flips the label:
-    "not great" is negative, "not terrible" positive (the convention of SST-style data)."""
+    "not great" is negative, "not terrible" positive (a convention of this data set)."""
     words = _SENTIMENT_WORDS[split]
     rows = []
     for kind in ("plain", "negated"):
@@ -334,7 +334,7 @@ def sentiment_classifier(
         ``AutoTokenizer.from_pretrained`` load (label 0 negative, 1 positive), with
         ``train_log.json`` (the training loss every 5 steps). With the defaults it is the model
         the BERT chapter trains, so the distillation chapter loads it instead of training again.
-        Building it takes about 15 CPU-seconds, once per machine and recipe.
+        Training it takes about 11 CPU-seconds, once per machine and recipe.
     """
     knobs = {
         "model": model,
@@ -446,8 +446,10 @@ def _qa_passages(split: str, n: int, rng: random.Random) -> list[dict]:
                 "question": rng.choice(words["questions"][kind]).format(**fact),
                 "answer": answer,
                 "answer_start": start,
-                # what annotators might mark: with the article, or without
-                "gold": [a_job, answer] if kind == "job" else [answer],
+                # SQuAD's dev set has several gold answers per question; one
+                # is enough here ("a nurse" would add nothing: the metrics
+                # drop articles)
+                "gold": [answer],
                 "kind": kind,
             }
         )
@@ -460,9 +462,9 @@ def qa_data(n_train: int = 320, n_test: int = 100, seed: int = 0):
     Returns:
         ``(train, test)``: lists of ``{"context", "question", "answer", "answer_start",
         "gold", "kind"}``, SQuAD's fields: ``answer`` is ``context[answer_start:][:len(answer)]``,
-        ``gold`` the answers that count as right (the metrics take the best), ``kind`` the fact
-        asked for (city, year, job, company, count). Test passages use other names, cities,
-        jobs, companies, animals, numbers and years, another passage template and other
+        ``gold`` the answers that count as right (the metrics take the best; here the answer
+        alone), ``kind`` the fact asked for (city, year, job or company). Test passages use
+        other names, cities, jobs, companies and years, two other passage templates and other
         question phrasings than training.
 
     Raises:
@@ -521,8 +523,9 @@ def qa_features(tokenizer, rows: list[dict], max_length: int) -> dict:
         if token_start is None or token_end is None:
             raise ValueError(
                 f"QA row {i}: answer {row['answer']!r} is cut off at "
-                f"max_length={max_length} tokens; raise it or split the "
-                "passage into overlapping windows"
+                f"max_length={max_length} tokens. qa_features makes no "
+                "windows: raise max_length, drop the row, or use run_qa.py's "
+                "prepare_train_features (overlapping windows, doc_stride)"
             )
         starts.append(token_start)
         ends.append(token_end)

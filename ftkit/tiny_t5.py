@@ -14,7 +14,8 @@ What is T5's and kept here:
   ``<extra_id_0>`` at the end (``<extra_id_0>`` has the last id), and ``</s>`` appended to every
   encoded text; ``decoder_start_token_id`` = the pad id, 0.
 - the model's blocks (``transformers``' own T5 code: RMS layer norm, no biases, a scalar
-  relative position bias per head, shared by the layers of a stack).
+  relative position bias per head, shared by the layers of a stack; T5 1.1's gated-GELU
+  feed-forward, T5 1.0's tied and rescaled output layer).
 - the pretraining objective, span corruption (``span_corruption``): 15% of the tokens, in spans
   of mean length 3, each replaced in the input by one sentinel; the target lists each sentinel
   and the tokens it hides. ``tiny_t5(pretrain_steps=n)`` takes ``n`` steps of it on
@@ -82,8 +83,10 @@ def random_spans_noise_mask(
     of them, in ``round(noise / mean_span)`` spans; the spans' lengths,
     the gaps between them and a rotation are random.
 
-    T5's ``random_spans_noise_mask`` with its ``random_roll``: without the
-    roll the last token would always be corrupted.
+    T5's ``random_spans_noise_mask`` with ``random_roll=True``, an option
+    T5's own ``span_corruption`` leaves off. Without the roll the last
+    token is always corrupted: T5 packs text into long chunks, where that
+    hardly matters; on our one-sentence lines it would.
     """
     if length < 2:
         raise ValueError(f"span corruption needs 2 tokens, got {length}")
@@ -239,7 +242,10 @@ class TinyT5Config:
     """The recipe of a tiny T5. Every field takes part in the cache key.
 
     The defaults give about 0.2 M parameters: 2 encoder and 2 decoder layers, 64 wide, the
-    blocks of T5 1.1 and Flan-T5 (gated-GELU feed-forward, no dropout while pretraining).
+    gated-GELU feed-forward blocks of T5 1.1 and Flan-T5 (and no dropout while pretraining),
+    with T5 1.0's output layer: tied to the input embedding, the decoder output rescaled by
+    d_model ** -0.5 before it (transformers' ``T5Config`` does that when ``tie_word_embeddings``
+    is not False).
     """
 
     seed: int = 0

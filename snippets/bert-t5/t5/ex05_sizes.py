@@ -13,7 +13,7 @@ shapes = {
     # transformers' T5Config defaults are t5-small's
     "google-t5/t5-small": (T5Config(), True),
     # t5x's t5_1_1/base.gin, the shape of Flan-T5 Base; T5 1.1 gives
-    # the output layer its own weights
+    # the output layer its own weights and drops T5 1.0's rescale
     "google/flan-t5-base": (
         T5Config(
             d_model=768,
@@ -22,6 +22,7 @@ shapes = {
             num_heads=12,
             d_kv=64,
             feed_forward_proj="gated-gelu",
+            tie_word_embeddings=False,  # as in its config.json
         ),
         False,
     ),
