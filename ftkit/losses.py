@@ -243,8 +243,11 @@ def distillation_loss(
     student, teacher = student[keep], teacher[keep]  # (K, C)
     log_q = F.log_softmax(student / temperature, dim=-1)  # student at T
     log_p = F.log_softmax(teacher / temperature, dim=-1)  # teacher at T
-    # KL(p || q) = sum_c p_c (log p_c - log q_c), mean over the K positions
-    kl = (log_p.exp() * (log_p - log_q)).sum(-1).mean()
+    p = log_p.exp()
+    # KL(p || q) = sum_c p_c (log p_c - log q_c), mean over the K positions;
+    # xlogy(p, p) = p log p is 0 where p = 0 (a teacher logit of -inf, as in
+    # a cached top-k), where p * log p would be 0 * -inf = nan
+    kl = (torch.xlogy(p, p) - p * log_q).sum(-1).mean()
     soft = temperature**2 * kl  # Section 2, Hinton et al. 2015
     if labels is None:
         hard = torch.zeros((), device=student.device)

@@ -16,9 +16,9 @@ line at once:
   row raises a ValueError naming the row and field.
 - ``validate_openai`` and ``validate_gemini`` read a file as ``ftkit.validation.validate_file``
   does (``read_rows``: a line that is not UTF-8 or not JSON is an error and the lines after it
-  are still read) and return a ``Validation``: every good row kept, every bad line named with
-  its field and reason, and the file-level rules (a minimum number of examples, a token limit
-  per example) on top.
+  are still read) and return a ``ProviderValidation``: every good row kept, every bad line named
+  with its field and reason, warnings for kept lines, and the file-level rules (a minimum number
+  of examples, a token limit per example) on top.
 - ``estimate_cost``: training tokens x epochs x price, with any tokenizer's ``encode``; ours is
   not the provider's, so the count is an estimate and the page says so.
 - ``Client``: anything with ``complete(messages) -> str``. ``LocalClient`` puts a local model
@@ -26,23 +26,35 @@ line at once:
   on held-out ``ftkit.tasks.reasoning_task`` rows; ``teacher_labels`` asks a large model's
   client for the replies to train a small one on (distillation).
 
-Rules beyond the documented ones are ours and say so: a Gemini row must start with a user turn
-and end with the model's; an OpenAI row whose every reply has weight 0 teaches nothing; both of
-a pair's replies must differ, as ``ftkit.validation`` asks of TRL's preference rows; and
-``validate_openai`` applies the SFT guide's minimum of 10 examples to preference files too.
-Tool calls, images and files inside OpenAI messages are outside what this module checks (content
-must be text); Gemini ``fileData`` parts are checked for shape.
+The validators accept what the providers document: a line they take is never dropped. A
+provider's documented rule is an error (the line is dropped). Our stricter rules are warnings
+that keep the line, or errors with ``strict=True``: in a chat, user and assistant alternate, a
+system message comes only first, the chat ends with a reply (a Gemini row: the user opens, the
+model ends) and a prompt with the user; not every OpenAI weight is 0, and a weight is an integer
+on an assistant message; a Gemini turn has a role; the two replies of a pair differ, as
+``ftkit.validation`` asks of TRL's preference rows. What this module does not check, tool calls,
+tool turns, images and other content parts (valid for the providers), is a warning that keeps
+the line. Two file rules are ours as well: ``validate_openai`` applies the SFT guide's minimum
+of 10 examples to preference files too, and an example over ``max_tokens`` is an error, where
+OpenAI would truncate it. The builders are stricter: they take the guide's own text chats and
+refuse one that breaks any rule.
 
 References (all read 2026-11-30):
     OpenAI, "Supervised fine-tuning" guide (chat JSONL; at least 10 examples) and "Direct
         preference optimization" guide (``input``, ``preferred_output``,
         ``non_preferred_output``), developers.openai.com/api/docs/guides/; the ``weight`` field
-        (0 or 1 on an assistant message) in OpenAI's API schema
-        (``FineTuneChatCompletionRequestAssistantMessage``).
+        (0 or 1 on an assistant message) and the message types (``FineTuneChatRequestInput``:
+        system, user, assistant, tool, function) in OpenAI's API schema; the SFT guide's token
+        limits (an example over the limit "removes tokens from the end"). OpenAI cookbook,
+        ``examples/Chat_finetuning_data_prep.ipynb`` (its format checks: a known role, content,
+        at least one assistant message, and no order rule; ``num_tokens_from_messages``: 3
+        tokens a message and 3 for the reply).
     Google, "Prepare supervised fine-tuning data for Gemini models" (``contents``, ``role``
         user or model, ``parts``, ``systemInstruction``) and "Prepare preference tuning data"
         (``contents`` ending with a user turn, ``completions`` with ``score`` 0 or 1,
-        ``system_instruction``), docs.cloud.google.com/gemini-enterprise-agent-platform/.
+        ``system_instruction``; "It doesn't support multi-modal data"),
+        docs.cloud.google.com/gemini-enterprise-agent-platform/; the ``Content`` type (a role
+        is optional outside multi-turn chats) and the ``Part`` type of the Gemini API reference.
     Simplifies: the file checks a provider runs when a job starts (the "validating_files" state
         of an OpenAI job).
 """
@@ -51,7 +63,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -62,8 +74,17 @@ from ftkit.validation import DataError, RowError, Validation, read_rows
 
 OPENAI_MIN_EXAMPLES = 10  # OpenAI SFT guide: "The minimum number of examples ... is 10"
 OPENAI_WEIGHTS = (0, 1)  # API schema: an assistant message is trained on (1) or not (0)
+# API schema (FineTuneChatRequestInput): system, user, assistant, tool and function messages
+OPENAI_ROLES = ("system", "user", "assistant", "tool", "function")
+OPENAI_TOOL_ROLES = ("tool", "function")  # valid, with tool calls: not checked here
+OPENAI_CALLS = ("tool_calls", "function_call")  # an assistant turn's calls: not checked here
+# OpenAI cookbook, num_tokens_from_messages: about 3 tokens a message beyond its text (role
+# markers), and 3 more that open the reply
+OPENAI_TOKENS_PER_MESSAGE = 3
 GEMINI_ROLES = ("user", "model")  # Google's prepare-data page: the two roles of ``contents``
 SCORES = (0, 1)  # Google's preference page: 0 the dispreferred completion, 1 the preferred
+# Part fields other than text and fileData (Google's Part type): valid, not checked here
+GEMINI_OTHER_PARTS = ("inlineData", "functionCall", "functionResponse")
 KINDS = ("sft", "preference")
 FORMATS = {  # (provider, kind) -> the format name a Validation reports
     ("openai", "sft"): "openai chat",
@@ -224,156 +245,257 @@ def write_jsonl(path, rows: Iterable[dict]) -> Path:
 
 
 # --------------------------------------------------------------------------- row checks
+#
+# A check returns findings, ``(field, problem, kind)``:
+# - ``ERROR``: a rule the provider documents; the line is dropped.
+# - ``OURS``: a stricter rule of ours (the provider takes the line, but it is likely a mistake);
+#   a warning that keeps the line, or an error with ``strict=True``.
+# - ``UNCHECKED``: what this module does not check (tool calls, images, function parts); a
+#   warning that keeps the line.
+
+ERROR, OURS, UNCHECKED = "error", "ours", "unchecked"
+_PREFIX = {ERROR: "", OURS: "our rule: ", UNCHECKED: "not checked: "}
 
 
-def _object(row, keys: tuple[str, ...], shape: str) -> list[tuple[str, str]]:
+def _as(kind: str, problems: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    return [(at, problem, kind) for at, problem in problems]
+
+
+def _clean(found: list[tuple[str, str, str]]) -> bool:
+    """Nothing but our own rules broken: the turns can be put in order."""
+    return all(kind == OURS for _, _, kind in found)
+
+
+def _object(row, keys: tuple[str, ...], shape: str) -> list[tuple[str, str, str]]:
     if not isinstance(row, dict):
-        return [("(row)", f"expected a JSON object, got {type(row).__name__}")]
+        return [("(row)", f"expected a JSON object, got {type(row).__name__}", ERROR)]
     missing = [k for k in keys if k not in row]
     if missing:
-        return [("(row)", f"missing {missing}; a row is {shape}")]
+        return [("(row)", f"missing {missing}; a row is {shape}", ERROR)]
     return []
 
 
-def _openai_chat_problems(row) -> list[tuple[str, str]]:
-    problems = _object(row, ("messages",), '{"messages": [...]}')
-    if problems:
-        return problems
-    messages = row["messages"]
-    problems = check_messages(messages, "messages", **_TEXT)
-    for k, message in enumerate(messages if isinstance(messages, list) else []):
-        if not isinstance(message, dict) or "weight" not in message:
+def _openai_turns(messages, where: str) -> list[tuple[str, str, str]]:
+    """OpenAI's documented rules for each message of a list: a known role, text content,
+    ``weight`` 0 or 1. Tool and function turns, tool calls and content parts (images) are valid
+    for OpenAI and not checked here."""
+    if not isinstance(messages, list) or not messages:
+        return [(where, f"expected a non-empty list of messages, got {short(messages)}", ERROR)]
+    found = []
+    for k, message in enumerate(messages):
+        at = f"{where}[{k}]"
+        if not isinstance(message, dict):
+            problem = f"expected an object with role and content, got {short(message)}"
+            found.append((at, problem, ERROR))
             continue
-        weight = message["weight"]
-        if message.get("role") != "assistant":
-            problems.append((f"messages[{k}].weight", "only an assistant message has a weight"))
-        elif isinstance(weight, bool) or weight not in OPENAI_WEIGHTS:
-            problems.append((f"messages[{k}].weight", f"expected 0 or 1, got {short(weight)}"))
-    if not problems and not any(m.get("weight", 1) for m in messages if m["role"] == "assistant"):
-        problems.append(("messages", "every assistant message has weight 0: nothing to learn"))
-    return problems
+        role = message.get("role")
+        if "role" not in message:
+            found.append((f"{at}.role", "missing", ERROR))
+            continue
+        if role not in OPENAI_ROLES:
+            problem = f"unknown role {short(role)}; use one of {OPENAI_ROLES}"
+            found.append((f"{at}.role", problem, ERROR))
+            continue
+        calls = [key for key in OPENAI_CALLS if message.get(key) is not None]
+        content = message.get("content")
+        if role in OPENAI_TOOL_ROLES:
+            found.append((at, f"a {role!r} message", UNCHECKED))
+        elif role == "assistant" and calls:
+            found.append((f"{at}.{calls[0]}", "a tool call", UNCHECKED))
+        elif isinstance(content, list):
+            found.append((f"{at}.content", "a list of content parts (text, images)", UNCHECKED))
+        elif "content" not in message:
+            found.append((f"{at}.content", "missing", ERROR))
+        elif not isinstance(content, str):
+            problem = f"expected a string or a list of parts, got {type(content).__name__}"
+            found.append((f"{at}.content", problem, ERROR))
+        elif not content.strip():
+            found.append((f"{at}.content", "empty", ERROR))
+        if "weight" in message:
+            found += _weight(message["weight"], role, f"{at}.weight")
+    return found
 
 
-def _openai_preference_problems(row) -> list[tuple[str, str]]:
+def _weight(weight, role, at: str) -> list[tuple[str, str, str]]:
+    if role != "assistant":  # the schema gives only assistant messages a weight
+        return [(at, "only an assistant message has a weight", OURS)]
+    if isinstance(weight, bool) or weight not in OPENAI_WEIGHTS:
+        return [(at, f"expected 0 or 1, got {short(weight)}", ERROR)]
+    if not isinstance(weight, int):  # 1.0 equals 1, but the schema's weight is an integer
+        return [(at, f"expected the integer 0 or 1, got {weight!r}", OURS)]
+    return []
+
+
+def _order(found, messages, where: str, **rules) -> list[tuple[str, str, str]]:
+    """Our turn-order rules (``check_messages``: the chat opens with a system message or the
+    user, then user and assistant alternate, and it ends with ``last``), for a text chat that
+    breaks none of the provider's rules; OpenAI documents no order."""
+    return _as(OURS, check_messages(messages, where, **rules)) if _clean(found) else []
+
+
+def _openai_chat_problems(row) -> list[tuple[str, str, str]]:
+    found = _object(row, ("messages",), '{"messages": [...]}')
+    if found:
+        return found
+    messages = row["messages"]
+    found = _openai_turns(messages, "messages")
+    replies = [m for m in messages if isinstance(m, dict) and m.get("role") == "assistant"]
+    if isinstance(messages, list) and messages and not replies:  # the cookbook's checker
+        found.append(("messages", "no assistant message: nothing to learn", ERROR))
+    found += _order(found, messages, "messages")
+    if _clean(found) and not any(m.get("weight", 1) for m in replies):
+        found.append(("messages", "every assistant message has weight 0: nothing to learn", OURS))
+    return found
+
+
+def _openai_preference_problems(row) -> list[tuple[str, str, str]]:
     keys = ("input", "preferred_output", "non_preferred_output")
     shape = (
         '{"input": {"messages": [...]}, "preferred_output": [...], "non_preferred_output": [...]}'
     )
-    problems = _object(row, keys, shape)
-    if problems:
-        return problems
+    found = _object(row, keys, shape)
+    if found:
+        return found
     prompt = row["input"]
     if not isinstance(prompt, dict) or "messages" not in prompt:
-        problems.append(("input", f'expected {{"messages": [...]}}, got {short(prompt)}'))
+        found.append(("input", f'expected {{"messages": [...]}}, got {short(prompt)}', ERROR))
     else:
-        problems += check_messages(prompt["messages"], "input.messages", last="user", **_TEXT)
+        turns = _openai_turns(prompt["messages"], "input.messages")
+        found += turns + _order(turns, prompt["messages"], "input.messages", last="user")
     for key in keys[1:]:
-        problems += check_messages(row[key], key, first=("assistant",), **_TEXT)
-    if not problems and row["preferred_output"] == row["non_preferred_output"]:
-        problems.append(("non_preferred_output", "the same as preferred_output: nothing to learn"))
-    return problems
+        reply = _openai_turns(row[key], key)
+        first = row[key][0] if isinstance(row[key], list) and row[key] else None
+        if isinstance(first, dict) and first.get("role") in OPENAI_ROLES:
+            if first["role"] != "assistant":  # DPO guide: the outputs are the last assistant turn
+                reply.append(
+                    (f"{key}[0].role", f"expected 'assistant', got {first['role']!r}", ERROR)
+                )
+        found += reply + _order(reply, row[key], key, first=("assistant",))
+    if _clean(found) and row["preferred_output"] == row["non_preferred_output"]:
+        found.append(
+            ("non_preferred_output", "the same as preferred_output: nothing to learn", OURS)
+        )
+    return found
 
 
-def _parts_problems(parts, where: str) -> list[tuple[str, str]]:
-    """Gemini ``parts``: a non-empty list of ``{"text": str}`` or ``{"fileData": {"mimeType",
-    "fileUri"}}`` objects."""
+def _parts_problems(parts, where: str, text_only: bool = False) -> list[tuple[str, str, str]]:
+    """Gemini ``parts``: a non-empty list of Part objects. ``text`` and ``fileData`` (a file in
+    Cloud Storage) are checked, function calls and inline data are not; ``text_only`` (the
+    preference format, which "doesn't support multi-modal data") refuses all but text."""
     if not isinstance(parts, list) or not parts:
-        return [(where, f"expected a non-empty list of parts, got {short(parts)}")]
-    problems = []
+        return [(where, f"expected a non-empty list of parts, got {short(parts)}", ERROR)]
+    found = []
     for k, part in enumerate(parts):
         at = f"{where}[{k}]"
-        if isinstance(part, dict) and isinstance(part.get("text"), str):
-            if not part["text"].strip():
-                problems.append((f"{at}.text", "empty"))
+        other = [key for key in GEMINI_OTHER_PARTS if isinstance(part, dict) and key in part]
+        if isinstance(part, dict) and "text" in part:
+            if not isinstance(part["text"], str):
+                found.append((f"{at}.text", f"expected a string, got {short(part['text'])}", ERROR))
+            elif not part["text"].strip():
+                found.append((f"{at}.text", "empty", ERROR))
+        elif text_only and isinstance(part, dict) and ("fileData" in part or other):
+            kind = "fileData" if "fileData" in part else other[0]
+            found.append((f"{at}.{kind}", "this format takes text only", ERROR))
         elif isinstance(part, dict) and isinstance(part.get("fileData"), dict):
             data = part["fileData"]
             for key in ("mimeType", "fileUri"):
                 if not isinstance(data.get(key), str) or not data[key]:
-                    problems.append((f"{at}.fileData.{key}", "expected a non-empty string"))
+                    found.append((f"{at}.fileData.{key}", "expected a non-empty string", ERROR))
+        elif other:
+            found.append((f"{at}.{other[0]}", f"a {other[0]} part", UNCHECKED))
         else:
-            problems.append(
-                (at, f"expected {{'text': str}} or {{'fileData': ...}}, got {short(part)}")
-            )
-    return problems
+            wanted = "{'text': str}, {'fileData': ...} or another Part"
+            found.append((at, f"expected {wanted}, got {short(part)}", ERROR))
+    return found
 
 
-def _turn_problems(turn, at: str) -> list[tuple[str, str]]:
+def _turn_problems(turn, at: str, text_only: bool = False) -> list[tuple[str, str, str]]:
     if not isinstance(turn, dict):
-        return [(at, f"expected an object with role and parts, got {short(turn)}")]
-    problems = []
-    if turn.get("role") not in GEMINI_ROLES:
-        role = short(turn["role"]) if "role" in turn else "missing"
-        problems.append((f"{at}.role", f"expected 'user' or 'model', got {role}"))
-    return problems + _parts_problems(turn.get("parts"), f"{at}.parts")
+        return [(at, f"expected an object with role and parts, got {short(turn)}", ERROR)]
+    found = []
+    if "role" not in turn:  # Google's Content type: "can be left blank" outside multi-turn chats
+        found.append((f"{at}.role", "missing: the role tells the prompt from the reply", OURS))
+    elif turn["role"] not in GEMINI_ROLES:
+        found.append(
+            (f"{at}.role", f"expected 'user' or 'model', got {short(turn['role'])}", ERROR)
+        )
+    return found + _parts_problems(turn.get("parts"), f"{at}.parts", text_only)
 
 
-def _contents_problems(contents, last: str) -> list[tuple[str, str]]:
-    """Gemini ``contents``: turns that open with the user, alternate, and end with ``last``
-    (our rules: the documented format does not spell out the order)."""
+def _contents_problems(
+    contents, last: str, last_kind: str, text_only: bool = False
+) -> list[tuple[str, str, str]]:
+    """Gemini ``contents``: each turn checked, then our order (the user opens, the two take
+    turns; Google's pages do not spell out an order) and the last turn's role (``last``, a rule
+    of kind ``last_kind``)."""
     if not isinstance(contents, list) or not contents:
-        return [("contents", f"expected a non-empty list of turns, got {short(contents)}")]
-    problems, expected = [], "user"
+        return [("contents", f"expected a non-empty list of turns, got {short(contents)}", ERROR)]
+    found = []
     for k, turn in enumerate(contents):
-        at = f"contents[{k}]"
-        turn_problems = _turn_problems(turn, at)
-        problems += turn_problems
-        role = turn.get("role") if isinstance(turn, dict) else None
-        if role in GEMINI_ROLES:
+        found += _turn_problems(turn, f"contents[{k}]", text_only)
+    roles = [turn.get("role") if isinstance(turn, dict) else None for turn in contents]
+    if _clean(found) and all(role in GEMINI_ROLES for role in roles):
+        expected = "user"
+        for k, role in enumerate(roles):
             if role != expected:
-                problems.append((f"{at}.role", f"{role!r} out of turn: expected {expected!r}"))
+                problem = f"{role!r} out of turn: expected {expected!r}"
+                found.append((f"contents[{k}].role", problem, OURS))
             expected = "model" if role == "user" else "user"
-    roles = [t.get("role") for t in contents if isinstance(t, dict)]
-    if roles and roles[-1] in GEMINI_ROLES and roles[-1] != last:
-        problems.append(("contents", f"the last turn is {roles[-1]!r}; it must be {last!r}"))
-    return problems
+    if roles[-1] in GEMINI_ROLES and roles[-1] != last:
+        found.append(
+            ("contents", f"the last turn is {roles[-1]!r}; it must be {last!r}", last_kind)
+        )
+    return found
 
 
-def _system_problems(row: dict, key: str) -> list[tuple[str, str]]:
+def _system_problems(row: dict, key: str, text_only: bool = False) -> list[tuple[str, str, str]]:
     if key not in row:
         return []
     system = row[key]
     if not isinstance(system, dict):
-        return [(key, f"expected an object with parts, got {short(system)}")]
-    return _parts_problems(system.get("parts"), f"{key}.parts")
+        return [(key, f"expected an object with parts, got {short(system)}", ERROR)]
+    return _parts_problems(system.get("parts"), f"{key}.parts", text_only)
 
 
-def _gemini_problems(row) -> list[tuple[str, str]]:
-    problems = _object(row, ("contents",), '{"contents": [...]}')
-    if problems:
-        return problems
-    return _system_problems(row, "systemInstruction") + _contents_problems(row["contents"], "model")
+def _gemini_problems(row) -> list[tuple[str, str, str]]:
+    found = _object(row, ("contents",), '{"contents": [...]}')
+    if found:
+        return found
+    contents = _contents_problems(row["contents"], last="model", last_kind=OURS)
+    return _system_problems(row, "systemInstruction") + contents
 
 
-def _gemini_preference_problems(row) -> list[tuple[str, str]]:
+def _gemini_preference_problems(row) -> list[tuple[str, str, str]]:
     shape = '{"contents": [...], "completions": [{"score": 1, "completion": ...}, ...]}'
-    problems = _object(row, ("contents", "completions"), shape)
-    if problems:
-        return problems
-    problems = _system_problems(row, "system_instruction")
-    problems += _contents_problems(row["contents"], "user")  # docs: ends with a user turn
+    found = _object(row, ("contents", "completions"), shape)
+    if found:
+        return found
+    found = _system_problems(row, "system_instruction", text_only=True)
+    # Google's preference page: the prompt ends with a user turn, text only
+    found += _contents_problems(row["contents"], "user", ERROR, text_only=True)
     completions = row["completions"]
     if not isinstance(completions, list) or len(completions) != 2:
-        return problems + [("completions", f"expected a list of 2, got {short(completions)}")]
+        return found + [("completions", f"expected a list of 2, got {short(completions)}", ERROR)]
     scores = []
     for k, item in enumerate(completions):
         at = f"completions[{k}]"
         if not isinstance(item, dict):
-            problems.append((at, f"expected {{'score', 'completion'}}, got {short(item)}"))
+            found.append((at, f"expected {{'score', 'completion'}}, got {short(item)}", ERROR))
             continue
         value = item.get("score")
         if isinstance(value, bool) or value not in SCORES:
-            problems.append((f"{at}.score", f"expected 0 or 1, got {short(value)}"))
+            found.append((f"{at}.score", f"expected 0 or 1, got {short(value)}", ERROR))
         else:
             scores.append(value)
         turn = item.get("completion")
-        problems += _turn_problems(turn, f"{at}.completion")
+        found += _turn_problems(turn, f"{at}.completion", text_only=True)
         if isinstance(turn, dict) and turn.get("role") == "user":
-            problems.append((f"{at}.completion.role", "a completion is the model's turn"))
+            found.append((f"{at}.completion.role", "a completion is the model's turn", ERROR))
     if len(scores) == 2 and sorted(scores) != [0, 1]:
-        problems.append(("completions", f"scores {scores}: one must be 1 and the other 0"))
-    if not problems and completions[0]["completion"] == completions[1]["completion"]:
-        problems.append(("completions[1]", "the same as completions[0]: nothing to learn"))
-    return problems
+        found.append(("completions", f"scores {scores}: one must be 1 and the other 0", ERROR))
+    if _clean(found) and completions[0]["completion"] == completions[1]["completion"]:
+        found.append(("completions[1]", "the same as completions[0]: nothing to learn", OURS))
+    return found
 
 
 _CHECKS = {
@@ -385,6 +507,14 @@ _CHECKS = {
 
 
 # --------------------------------------------------------------------------- validators
+
+
+@dataclass
+class ProviderValidation(Validation):
+    """A ``Validation`` with warnings: lines kept that break only a rule of ours, or hold what
+    this module does not check (tool calls, images). ``ok`` looks at the errors only."""
+
+    warnings: list[RowError] = field(default_factory=list)
 
 
 def _texts(value) -> list[str]:
@@ -402,18 +532,30 @@ def _texts(value) -> list[str]:
     return []
 
 
-def example_tokens(row: dict, encode: Callable[[str], list]) -> int:
-    """Tokens in every text of one row, in any of this module's formats.
+def _messages(value) -> int:
+    """How many messages (objects with a ``role``) a row holds, at any depth."""
+    if isinstance(value, dict):
+        return int("role" in value) + sum(_messages(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_messages(item) for item in value)
+    return 0
+
+
+def example_tokens(row: dict, encode: Callable[[str], list], per_message: int = 0) -> int:
+    """Tokens in one row, in any of this module's formats: every text, plus ``per_message``
+    for each message and once more for the reply's opening.
 
     ``encode`` is any tokenizer's text -> ids: ours (an estimate: it is not the provider's
     tokenizer), or the provider's own (``tiktoken.get_encoding("o200k_base").encode`` for
-    OpenAI's GPT-4o and GPT-4.1 models). The chat format's few tokens per message (role
-    markers) are not counted.
+    OpenAI's GPT-4o and GPT-4.1 models). ``per_message=OPENAI_TOKENS_PER_MESSAGE`` adds the
+    chat format's own tokens (role markers) as OpenAI's cookbook counts them; 0 counts the texts
+    alone.
     """
-    return sum(len(encode(text)) for text in _texts(row))
+    texts = sum(len(encode(text)) for text in _texts(row))
+    return texts + per_message * (_messages(row) + 1) if per_message else texts
 
 
-def _validate(provider, path, kind, encode, max_tokens, min_examples) -> Validation:
+def _validate(provider, path, kind, encode, max_tokens, min_examples, strict) -> Validation:
     if kind not in KINDS:
         raise ValueError(f"validate_{provider}: kind must be 'sft' or 'preference', got {kind!r}")
     if (encode is None) != (max_tokens is None):
@@ -425,19 +567,24 @@ def _validate(provider, path, kind, encode, max_tokens, min_examples) -> Validat
     if path.suffix != ".jsonl" and path.is_file():
         raise DataError.of_file(path, "expected a .jsonl file: the providers read JSON Lines")
     check = _CHECKS[(provider, kind)]
-    result = Validation(str(path), format=FORMATS[(provider, kind)])
+    result = ProviderValidation(str(path), format=FORMATS[(provider, kind)])
+    refused = (ERROR, OURS) if strict else (ERROR,)
     for line, row in read_rows(path):  # raises DataError for a missing or empty file
         result.total += 1
         if isinstance(row, RowError):
             result.errors.append(row)
             continue
-        problems = check(row)
-        if not problems and encode is not None:
+        found, warned = [], []
+        for at, problem, kind in check(row):
+            error = RowError(line, at, _PREFIX[kind] + problem)
+            (found if kind in refused else warned).append(error)
+        if not found and encode is not None:
             n = example_tokens(row, encode)
             if n > max_tokens:
-                problems = [("(row)", f"{n} tokens, over the limit of {max_tokens}")]
-        if problems:
-            result.errors += [RowError(line, field, message) for field, message in problems]
+                found = [RowError(line, "(row)", f"{n} tokens, over the limit of {max_tokens}")]
+        result.warnings += warned
+        if found:
+            result.errors += found
         else:
             result.rows.append(row)
             result.lines.append(line)
@@ -456,30 +603,40 @@ def validate_openai(
     encode: Callable[[str], list] | None = None,
     max_tokens: int | None = None,
     min_examples: int | None = OPENAI_MIN_EXAMPLES,
-) -> Validation:
+    strict: bool = False,
+) -> ProviderValidation:
     """Check every line of an OpenAI fine-tuning file before it is uploaded.
 
     Args:
         path: a ``.jsonl`` file.
-        kind: ``"sft"`` (chat rows: ``check_messages`` on ``messages``, text content, ending
-            with the assistant; ``weight`` only on assistant messages, 0 or 1, and not all 0)
-            or ``"preference"`` (``input.messages`` ending with the user, two different replies
-            opening with the assistant).
+        kind: ``"sft"`` (chat rows) or ``"preference"`` (``input.messages`` and two replies).
+            Errors, OpenAI's documented rules: a ``messages`` list of known roles (system,
+            user, assistant, tool, function) with text content, at least one assistant
+            message, ``weight`` 0 or 1; for preference rows, replies that open with the
+            assistant. Warnings, the row kept: our rules (user and assistant alternate, a
+            system message only first, a chat ends with a reply, a prompt with the user; not
+            every weight 0; a weight only on an assistant message, and an integer; a pair's
+            replies differ), and tool calls, tool turns and content parts, which are valid for
+            OpenAI and not checked here.
         encode, max_tokens: with both, a row with more than ``max_tokens`` tokens
-            (``example_tokens``) is an error; the limit is the model's, see its page.
+            (``example_tokens``) is an error. OpenAI does not refuse such a row: it truncates
+            it from the end, which cuts the reply it should learn; refusing it is our rule.
+            The limit is the model's (65,536 tokens for the supervised models, its guide).
         min_examples: fewer good rows is a file error (line 0); OpenAI's SFT guide asks for
             10. None: no minimum.
+        strict: our rules are errors too (the row is dropped), not warnings.
 
     Returns:
-        A ``Validation``: ``rows`` holds every good row, in file order, ``errors`` every
-        problem with its line (0 for the file) and field.
+        A ``ProviderValidation``: ``rows`` holds every good row, in file order, ``errors``
+        every problem with its line (0 for the file) and field, ``warnings`` what the kept
+        rows break of our rules or hold that is not checked.
 
     Raises:
         DataError: the file as a whole (missing, not ``.jsonl``, no rows), naming it.
         ValueError: an unknown kind, only one of encode and max_tokens, or a limit that is not
             a positive int.
     """
-    return _validate("openai", path, kind, encode, max_tokens, min_examples)
+    return _validate("openai", path, kind, encode, max_tokens, min_examples, strict)
 
 
 def validate_gemini(
@@ -488,23 +645,30 @@ def validate_gemini(
     encode: Callable[[str], list] | None = None,
     max_tokens: int | None = None,
     min_examples: int | None = None,
-) -> Validation:
+    strict: bool = False,
+) -> ProviderValidation:
     """Check every line of a Gemini tuning file (Google Agent Platform) before it is uploaded.
 
     Args:
         path: a ``.jsonl`` file.
-        kind: ``"sft"`` (``contents`` of ``user``/``model`` turns, each with non-empty
-            ``parts``, opening with the user, alternating and ending with the model; an optional
-            ``systemInstruction``) or ``"preference"`` (``contents`` ending with the user, and
-            ``completions``: two model turns scored 1 and 0, different).
-        encode, max_tokens: as in ``validate_openai``; Google lists 131,072 input and output
-            tokens per training example for Gemini 2.5 Flash.
+        kind: ``"sft"`` or ``"preference"``. Errors, Google's documented rules: ``contents``,
+            a list of turns with role ``user`` or ``model`` and a non-empty list of ``parts``
+            (``text``, non-empty; ``fileData`` with ``mimeType`` and ``fileUri``); an
+            optional ``systemInstruction`` with parts; for preference rows, text only,
+            ``contents`` ending with the user, and ``completions``: two model turns scored 1
+            and 0. Warnings, the row kept: our rules (the user opens and the two take turns; a
+            supervised row ends with the model; a turn has a role; two different
+            completions), and function-call and inline-data parts, not checked here.
+        encode, max_tokens: as in ``validate_openai``; here the limit is Google's (a maximum
+            of input and output tokens per training example: see your model's row on
+            Google's supervised-tuning page).
         min_examples: a minimum number of good rows, or None (Google recommends starting with
             100 examples and states no minimum on the pages we read).
+        strict: our rules are errors too.
 
     Returns and Raises: as ``validate_openai``.
     """
-    return _validate("gemini", path, kind, encode, max_tokens, min_examples)
+    return _validate("gemini", path, kind, encode, max_tokens, min_examples, strict)
 
 
 # --------------------------------------------------------------------------- cost
@@ -539,15 +703,19 @@ def estimate_cost(
     encode: Callable[[str], list],
     epochs: int,
     price_per_million: float,
+    per_message: int = 0,
 ) -> JobCost:
     """What a token-billed training job costs: tokens in the file x epochs x price.
 
     OpenAI bills supervised and DPO jobs by training tokens (its pricing page; the job reports
     the real count as ``trained_tokens`` when it ends); the count here uses ``encode``, so it is
-    as close as that tokenizer is to the provider's.
+    as close as that tokenizer is to the provider's. ``per_message`` adds the chat format's own
+    tokens (``example_tokens``); ``OPENAI_TOKENS_PER_MESSAGE`` for OpenAI, whose short chats
+    are otherwise undercounted.
 
     Raises:
-        ValueError: ``epochs`` not a positive int, or a negative or non-numeric price.
+        ValueError: ``epochs`` not a positive int, a negative or non-numeric price, or a
+            ``per_message`` that is not an int >= 0.
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"estimate_cost: epochs must be a positive int, got {epochs!r}")
@@ -557,8 +725,10 @@ def estimate_cost(
         )
     if price_per_million < 0:
         raise ValueError(f"estimate_cost: price_per_million must be >= 0, got {price_per_million}")
+    if not isinstance(per_message, int) or isinstance(per_message, bool) or per_message < 0:
+        raise ValueError(f"estimate_cost: per_message must be an int >= 0, got {per_message!r}")
     rows = list(rows)
-    tokens = sum(example_tokens(row, encode) for row in rows)
+    tokens = sum(example_tokens(row, encode, per_message) for row in rows)
     return JobCost(len(rows), tokens, epochs, float(price_per_million))
 
 

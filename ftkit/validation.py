@@ -272,7 +272,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict | RowError]]:
             try:
                 yield i, json.loads(text.strip())  # columns count from the first character
             except json.JSONDecodeError as err:
-                yield i, RowError(i, "(json)", f"invalid JSON: {err.msg} at column {err.colno}")
+                yield i, RowError(i, "(json)", f"invalid JSON: {err.msg} (column {err.colno})")
             except RecursionError:
                 yield i, RowError(i, "(json)", "nested too deeply to read")
             except ValueError as err:  # e.g. an integer over Python's 4,300-digit limit

@@ -279,6 +279,27 @@ def test_t_squared_keeps_the_soft_gradient_scale_as_t_grows():
     torch.testing.assert_close(z.grad, 2.0 * (q - p))  # T^2 * (q - p) / T, exactly
 
 
+def test_a_teacher_logit_of_minus_infinity_gives_a_finite_loss_and_gradient():
+    # A cached top-k teacher: every logit but the k largest set to -inf, so its softmax
+    # renormalises over the k tokens and p is exactly 0 elsewhere (0 * log 0 must count as 0).
+    student = _logits(2, 4).requires_grad_(True)
+    teacher = torch.tensor([[2.0, 1.0, -math.inf, 0.5], [-math.inf, 3.0, -math.inf, 1.0]])
+    temperature = 2.0
+    out = distillation_loss(student, teacher, None, temperature, alpha=1.0)
+    expected = F.kl_div(  # torch's own kl_div uses xlogy for the target's entropy
+        F.log_softmax(student / temperature, -1),
+        F.softmax(teacher / temperature, -1),
+        reduction="batchmean",
+    )
+    assert math.isfinite(out.loss.item())
+    assert out.loss.item() == pytest.approx(temperature**2 * expected.item(), rel=1e-6)
+    out.loss.backward()
+    assert torch.isfinite(student.grad).all()
+    q = F.softmax(student.detach() / temperature, -1)
+    p = F.softmax(teacher / temperature, -1)
+    torch.testing.assert_close(student.grad, temperature * (q - p) / 2)  # T^2 (q - p) / T / N
+
+
 def test_the_teacher_gets_no_gradient():
     student = _logits(2, 3).requires_grad_(True)
     teacher = _logits(2, 3, seed=1).requires_grad_(True)

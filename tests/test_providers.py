@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ftkit.providers import (
     OPENAI_MIN_EXAMPLES,
+    OPENAI_TOKENS_PER_MESSAGE,
     JobCost,
     LocalClient,
     estimate_cost,
@@ -146,23 +147,65 @@ def test_train_on_must_be_all_or_last():
 
 # --------------------------------------------------------------------------- validators
 
-OPENAI_BAD = [  # (row, field, message): one broken rule each
+OPENAI_BAD = [  # (row, field, message): one broken documented rule each
     ("[1, 2]", "(row)", "expected a JSON object, got list"),
     ('{"messages": [', "(json)", "invalid JSON"),
     ({"prompt": "a", "completion": "b"}, "(row)", "missing ['messages']"),
     ({"messages": []}, "messages", "expected a non-empty list"),
-    ({"messages": [USER]}, "messages", "the last message is 'user'"),
+    ({"messages": [USER]}, "messages", "no assistant message"),
+    ({"messages": [SYSTEM, USER]}, "messages", "no assistant message"),
     ({"messages": [{**USER, "role": "human"}, REPLY]}, "messages[0].role", "unknown role"),
+    ({"messages": [{"content": "Hi."}, REPLY]}, "messages[0].role", "missing"),
     ({"messages": [USER, {**REPLY, "content": ""}]}, "messages[1].content", "empty"),
+    ({"messages": [USER, {"role": "assistant"}]}, "messages[1].content", "missing"),
+    ({"messages": [USER, {**REPLY, "content": 5}]}, "messages[1].content", "got int"),
     ({"messages": [USER, {**REPLY, "weight": 2}]}, "messages[1].weight", "expected 0 or 1"),
     ({"messages": [USER, {**REPLY, "weight": True}]}, "messages[1].weight", "expected 0 or 1"),
     ({"messages": [USER, {**REPLY, "weight": "1"}]}, "messages[1].weight", "expected 0 or 1"),
+]
+TOOL_CALL = {
+    "role": "assistant",
+    "tool_calls": [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "add", "arguments": '{"a": 2, "b": 3}'},
+        }
+    ],
+}
+IMAGE = {
+    "role": "user",
+    "content": [
+        {"type": "text", "text": "What is drawn here?"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/circle.png"}},
+    ],
+}
+OPENAI_OURS = [  # (row, field, message): valid for OpenAI, against a rule of ours
+    ({"messages": [USER, USER, REPLY]}, "messages[1].role", "'user' out of turn"),
+    ({"messages": [USER, REPLY, USER]}, "messages", "the last message is 'user'"),
+    ({"messages": [USER, REPLY, SYSTEM, USER, REPLY]}, "messages[2].role", "out of turn"),
+    ({"messages": [REPLY, USER, REPLY]}, "messages[0].role", "out of turn"),
     ({"messages": [{**USER, "weight": 1}, REPLY]}, "messages[0].weight", "only an assistant"),
-    ({"messages": [USER, {**REPLY, "weight": 0}]}, "messages", "nothing to learn"),
+    ({"messages": [USER, {**REPLY, "weight": 1.0}]}, "messages[1].weight", "the integer 0 or 1"),
+    ({"messages": [USER, {**REPLY, "weight": 0}]}, "messages", "every assistant message"),
+]
+OPENAI_UNCHECKED = [  # (row, fields): valid for OpenAI, holding what this module does not check
     (
-        {"messages": [USER, {**REPLY, "content": [{"type": "text", "text": "5"}]}]},
-        "messages[1].content",
-        "expected a string",
+        {
+            "tools": [{"type": "function", "function": {"name": "add"}}],
+            "messages": [
+                USER,
+                TOOL_CALL,
+                {"role": "tool", "tool_call_id": "call_1", "content": "5"},
+                REPLY,
+            ],
+        },
+        ["messages[1].tool_calls", "messages[2]"],
+    ),
+    ({"messages": [IMAGE, REPLY]}, ["messages[0].content"]),
+    (
+        {"messages": [USER, {"role": "function", "name": "add", "content": "5"}, REPLY]},
+        ["messages[1]"],
     ),
 ]
 
@@ -172,6 +215,29 @@ def test_each_broken_openai_rule_is_named(tmp_path, row, field, message):
     result = validate_openai(write(tmp_path, [row]), min_examples=None)
     assert not result.rows
     assert any(e.line == 1 and e.field == field and message in e.message for e in result.errors)
+
+
+@pytest.mark.parametrize("row, field, message", OPENAI_OURS)
+def test_a_row_valid_for_openai_is_kept_with_a_warning_unless_strict(tmp_path, row, field, message):
+    path = write(tmp_path, [row])
+    kept = validate_openai(path, min_examples=None)
+    assert kept.ok and kept.rows == [row]
+    assert any(
+        w.field == field and w.message.startswith("our rule: ") and message in w.message
+        for w in kept.warnings
+    )
+    strict = validate_openai(path, min_examples=None, strict=True)
+    assert not strict.rows and not strict.warnings
+    assert any(e.field == field and message in e.message for e in strict.errors)
+
+
+@pytest.mark.parametrize("row, fields", OPENAI_UNCHECKED)
+def test_tool_calls_and_images_are_kept_and_reported_as_not_checked(tmp_path, row, fields):
+    for strict in (False, True):
+        result = validate_openai(write(tmp_path, [row]), min_examples=None, strict=strict)
+        assert result.ok and result.rows == [row]
+        assert [w.field for w in result.warnings] == fields
+        assert all(w.message.startswith("not checked: ") for w in result.warnings)
 
 
 def test_every_bad_line_is_reported_and_no_good_line_is_dropped(tmp_path):
@@ -203,23 +269,32 @@ def test_openai_preference_rules(tmp_path):
     good = to_openai_preference(PAIRS[:3])
     prompt = good[0]["input"]["messages"]
     bad = [
-        {**good[0], "input": {"messages": prompt + good[0]["preferred_output"]}},
-        {**good[0], "non_preferred_output": good[0]["preferred_output"]},
         {**good[0], "input": prompt},
         {**good[0], "preferred_output": [USER]},
         {k: v for k, v in good[0].items() if k != "input"},
+        {**good[0], "non_preferred_output": []},
     ]
-    result = validate_openai(write(tmp_path, good + bad), "preference", min_examples=None)
-    assert result.rows == good
+    ours = [
+        {**good[0], "input": {"messages": prompt + good[0]["preferred_output"]}},
+        {**good[0], "non_preferred_output": good[0]["preferred_output"]},
+    ]
+    path = write(tmp_path, good + bad + ours)
+    result = validate_openai(path, "preference", min_examples=None)
+    assert result.rows == good + ours and result.lines == [1, 2, 3, 8, 9]
     fields = {(e.line, e.field) for e in result.errors}
-    assert {line for line, _ in fields} == {4, 5, 6, 7, 8}
+    assert {line for line, _ in fields} == {4, 5, 6, 7}
     assert {
-        (4, "input.messages"),
-        (5, "non_preferred_output"),
-        (6, "input"),
-        (7, "preferred_output[0].role"),
-        (8, "(row)"),
+        (4, "input"),
+        (5, "preferred_output[0].role"),
+        (6, "(row)"),
+        (7, "non_preferred_output"),
     } <= fields
+    assert {(w.line, w.field) for w in result.warnings} == {
+        (8, "input.messages"),
+        (9, "non_preferred_output"),
+    }
+    strict = validate_openai(path, "preference", min_examples=None, strict=True)
+    assert strict.rows == good and {e.line for e in strict.errors} == {4, 5, 6, 7, 8, 9}
 
 
 def test_the_documented_openai_dpo_shape_passes(tmp_path):
@@ -234,21 +309,18 @@ def test_the_documented_openai_dpo_shape_passes(tmp_path):
 
 GEMINI_TURNS = to_gemini(TRAIN[:1])[0]["contents"]
 ASKED, ANSWERED = GEMINI_TURNS
-GEMINI_BAD = [
+GEMINI_BAD = [  # (row, field, message): one broken documented rule each
     ({"messages": [USER, REPLY]}, "(row)", "missing ['contents']"),
     ({"contents": []}, "contents", "expected a non-empty list"),
     ({"contents": [ASKED, {**ANSWERED, "role": "assistant"}]}, "contents[1].role", "'model'"),
-    ({"contents": [ASKED, {"parts": ANSWERED["parts"]}]}, "contents[1].role", "got missing"),
     ({"contents": [ASKED, {**ANSWERED, "parts": []}]}, "contents[1].parts", "non-empty"),
     (
         {"contents": [ASKED, {**ANSWERED, "parts": [{"text": " "}]}]},
         "contents[1].parts[0].text",
-        "",
+        "empty",
     ),
     ({"contents": [ASKED, {**ANSWERED, "parts": ["5"]}]}, "contents[1].parts[0]", "expected"),
-    ({"contents": [ANSWERED, ASKED]}, "contents[0].role", "out of turn"),
-    ({"contents": [ASKED]}, "contents", "the last turn is 'user'"),
-    ({"contents": [ASKED, ASKED, ANSWERED]}, "contents[1].role", "out of turn"),
+    ({"contents": [ASKED, {**ANSWERED, "parts": [{"txt": "5"}]}]}, "contents[1].parts[0]", ""),
     ({"systemInstruction": "Be brief.", "contents": GEMINI_TURNS}, "systemInstruction", ""),
     (
         {"contents": [ASKED, {**ANSWERED, "parts": [{"fileData": {"mimeType": "image/png"}}]}]},
@@ -256,6 +328,34 @@ GEMINI_BAD = [
         "non-empty string",
     ),
 ]
+GEMINI_OURS = [  # (row, field, message): not against Google's pages, against a rule of ours
+    ({"contents": [ASKED, {"parts": ANSWERED["parts"]}]}, "contents[1].role", "missing"),
+    ({"contents": [ANSWERED, ASKED]}, "contents[0].role", "out of turn"),
+    ({"contents": [ASKED]}, "contents", "the last turn is 'user'"),
+    ({"contents": [ASKED, ASKED, ANSWERED]}, "contents[1].role", "out of turn"),
+]
+
+
+@pytest.mark.parametrize("row, field, message", GEMINI_OURS)
+def test_a_row_valid_for_gemini_is_kept_with_a_warning_unless_strict(tmp_path, row, field, message):
+    path = write(tmp_path, [row])
+    kept = validate_gemini(path)
+    assert kept.ok and kept.rows == [row]
+    assert any(w.field == field and message in w.message for w in kept.warnings)
+    strict = validate_gemini(path, strict=True)
+    assert not strict.rows and any(e.field == field for e in strict.errors)
+
+
+def test_function_call_parts_are_kept_and_reported_as_not_checked(tmp_path):
+    call = {"role": "model", "parts": [{"functionCall": {"name": "add", "args": {"a": 2}}}]}
+    answer = {"role": "user", "parts": [{"functionResponse": {"name": "add", "response": {}}}]}
+    row = {"contents": [ASKED, call, answer, ANSWERED]}
+    result = validate_gemini(write(tmp_path, [row]), strict=True)
+    assert result.ok and result.rows == [row]
+    assert [w.field for w in result.warnings] == [
+        "contents[1].parts[0].functionCall",
+        "contents[2].parts[0].functionResponse",
+    ]
 
 
 @pytest.mark.parametrize("row, field, message", GEMINI_BAD)
@@ -304,6 +404,12 @@ def test_gemini_preference_rules(tmp_path):
         {**good[0], "completions": [first, {"score": 0}]},
         {**good[0], "completions": [first, {"score": 0, "completion": {**ASKED}}]},
         {**good[0], "contents": GEMINI_TURNS},  # the prompt must end with the user
+        {  # "It doesn't support multi-modal data"
+            **good[0],
+            "contents": [
+                {"role": "user", "parts": [{"fileData": {"mimeType": "image/png", "fileUri": "x"}}]}
+            ],
+        },
     ]
     result = validate_gemini(write(tmp_path, good + bad), "preference")
     assert result.rows == good
@@ -311,6 +417,7 @@ def test_gemini_preference_rules(tmp_path):
     fields = {(e.line, e.field) for e in result.errors}
     assert (3, "completions") in fields and (6, "completions[1].score") in fields
     assert (8, "completions[1].completion.role") in fields and (9, "contents") in fields
+    assert (10, "contents[0].parts[0].fileData") in fields
 
 
 def test_the_token_limit_is_checked_with_the_given_encoder(tmp_path):
@@ -423,6 +530,17 @@ def test_the_cost_is_tokens_times_epochs_times_price():
     assert str(cost).endswith("120 tokens at $5.00/1M: $0.00")
 
 
+def test_the_chat_format_tokens_are_counted_as_openais_cookbook_counts_them():
+    # num_tokens_from_messages: 3 a message and 3 to open the reply
+    chat = {"messages": [SYSTEM, USER, REPLY]}
+    texts = example_tokens(chat, words)
+    assert example_tokens(chat, words, OPENAI_TOKENS_PER_MESSAGE) == texts + 3 * 3 + 3
+    cost = estimate_cost([chat] * 2, words, 1, 5.0, per_message=OPENAI_TOKENS_PER_MESSAGE)
+    assert cost.tokens == 2 * (texts + 12)
+    pair = to_openai_preference(PAIRS[:1])[0]  # 1 prompt message and 2 replies
+    assert example_tokens(pair, words, 3) == example_tokens(pair, words) + 3 * 3 + 3
+
+
 @pytest.mark.parametrize(
     "epochs, price, message",
     [
@@ -436,6 +554,8 @@ def test_the_cost_is_tokens_times_epochs_times_price():
 def test_bad_cost_arguments_are_refused(epochs, price, message):
     with pytest.raises(ValueError, match=message):
         estimate_cost(TRAIN[:1], words, epochs=epochs, price_per_million=price)
+    with pytest.raises(ValueError, match="per_message must be an int >= 0"):
+        estimate_cost(TRAIN[:1], words, 1, 5.0, per_message=-3)
 
 
 # --------------------------------------------------------------------------- clients

@@ -19,23 +19,29 @@ bad = [
     '{"messages": [{"role": "user", "content": "Start at 2',  # cut short
     json.dumps({"messages": [{**user, "role": "human"}, reply]}),
     json.dumps({"messages": [user, {**reply, "weight": 2}]}),
-    json.dumps({"messages": [{**user, "weight": 1}, reply]}),
     json.dumps({"messages": [user]}),
     json.dumps({"messages": [user, {**reply, "content": " "}]}),
-    json.dumps({"messages": [user, {**reply, "weight": 0}]}),
     json.dumps({"prompt": user["content"], "completion": reply["content"]}),
+]
+picture = {"type": "image_url", "image_url": {"url": "https://a.b/c.png"}}
+odd = [  # valid for OpenAI, so kept, with a warning
+    json.dumps({"messages": [user, user, reply]}),
+    json.dumps({"messages": [user, {**reply, "weight": 0}]}),
+    json.dumps({"messages": [{**user, "content": [picture]}, reply]}),
 ]
 folder = Path(tempfile.mkdtemp())
 path = folder / "train.jsonl"
-lines = good[:4] + bad[:4] + good[4:8] + bad[4:] + good[8:]
+lines = good[:4] + bad[:3] + good[4:8] + odd + bad[3:] + good[8:]
 path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 result = validate_openai(path)
 for error in result.errors:
     print(error)
-print(
-    f"{result.total} lines, {len(result.rows)} good rows kept: {result.lines}"
-)
+for warning in result.warnings:
+    print("warning:", warning)
+print(f"{result.total} lines, {len(result.rows)} rows kept: {result.lines}")
+strict = validate_openai(path, strict=True)  # our rules as errors too
+print(f"with strict=True: {len(strict.rows)} rows kept")
 # --8<-- [end:openai]
 
 # --8<-- [start:gemini]
@@ -46,7 +52,7 @@ asked, answered = rows[0]["contents"]
 bad = [
     {"contents": [asked, {**answered, "role": "assistant"}]},
     {"contents": [asked, {"role": "model", "parts": []}]},
-    {"contents": [answered, asked]},
+    {"contents": [answered, asked]},  # valid for Google: kept, with warnings
     {"contents": [asked, {"role": "model", "text": "2"}]},
     {"systemInstruction": "Be brief.", "contents": [asked, answered]},
 ]
@@ -54,9 +60,9 @@ path = write_jsonl(folder / "train-gemini.jsonl", rows[:3] + bad + rows[3:])
 result = validate_gemini(path)
 for error in result.errors:
     print(error)
-print(
-    f"{result.total} lines, {len(result.rows)} good rows kept: {result.lines}"
-)
+for warning in result.warnings:
+    print("warning:", warning)
+print(f"{result.total} lines, {len(result.rows)} rows kept: {result.lines}")
 # --8<-- [end:gemini]
 
 # --8<-- [start:pairs]
@@ -69,7 +75,8 @@ prompt = rows[1]["input"]["messages"]
 rows[1] = {**rows[1], "input": {"messages": prompt + prompt}}
 rows[2] = {**rows[2], "non_preferred_output": rows[2]["preferred_output"]}
 rows[3] = {k: v for k, v in rows[3].items() if k != "preferred_output"}
-result = validate_openai(write_jsonl(folder / "dpo.jsonl", rows), "preference")
+path = write_jsonl(folder / "dpo.jsonl", rows)
+result = validate_openai(path, "preference", strict=True)
 for error in result.errors:
     print(error)
 print(f"OpenAI: {len(result.rows)} of {result.total} pairs kept")

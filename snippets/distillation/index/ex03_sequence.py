@@ -1,6 +1,7 @@
 """Sequence-level distillation: a trained tiny Llama writes worked answers to
-new questions, and a smaller student is fine-tuned on them, against the same
-student fine-tuned on gold answers.
+new questions, and a smaller student is fine-tuned on them (all of them, or
+the ones a verifier kept), against the same student fine-tuned on the gold
+answers to the same questions.
 
 Run alone: python snippets/distillation/index/ex03_sequence.py
 """
@@ -39,16 +40,19 @@ distilled = [
     {"messages": [row["messages"][0], {"role": "assistant", "content": reply}]}
     for row, reply in zip(new, replies, strict=True)
 ]
+# a verifier marks each reply right or wrong (here the answer key; for
+# real data a checker of the final answer, or tests for code)
+right = [
+    score(reply, row["answer"])["correct"]
+    for row, reply in zip(new, replies, strict=True)
+]
+# rejection sampling, as for DeepSeek-R1's data: keep the right replies
+checked = [row for row, ok in zip(distilled, right, strict=True) if ok]
 print("question:", new[0]["messages"][0]["content"])
 print("teacher: ", replies[0])
-# the answer key is used here to count, never to train
-wrong = sum(
-    not score(reply, row["answer"])["correct"]
-    for row, reply in zip(new, replies, strict=True)
-)
 print(
     f"{len(distilled)} teacher-written rows, "
-    f"{wrong / len(distilled):.0%} of them with a wrong answer"
+    f"{len(checked) / len(distilled):.0%} of them right: kept by the verifier"
 )
 # --8<-- [end:distilled_data]
 
@@ -79,7 +83,9 @@ def fine_tune(rows):
     model = layer_student(teacher, STUDENT_LAYERS)
     data = chat_batch(tokenizer, [row["messages"] for row in rows])
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
-    picks = torch.Generator().manual_seed(0)  # same batches for every run
+    # the same row indices every run: gold and teacher rows of the same
+    # questions come in the same batches
+    picks = torch.Generator().manual_seed(0)
     model.train()
 
     def loss():
@@ -93,13 +99,16 @@ def fine_tune(rows):
     return model.eval()
 
 
-runs = [  # (name, rows it was trained on, model)
-    ("teacher, 2 layers", gold, teacher),
-    ("student on gold replies", gold, fine_tune(gold)),
-    ("student on teacher replies", distilled, fine_tune(distilled)),
-]
-print(f"{'':27} {'rows':>5}  held-out scores")
-for name, rows, model in runs:
-    scores = reasoning_scores(model, tokenizer, test)
-    print(f"{name:27} {len(rows):5}  {scores}")
+runs = {  # name: model; every student takes STEPS steps of BATCH rows
+    "teacher, 2 layers": teacher,
+    # the new questions with their gold replies: the control
+    "student on gold replies": fine_tune(new),
+    # the same questions with the teacher's replies, wrong ones included
+    "student on teacher replies": fine_tune(distilled),
+    # the teacher's replies that the verifier kept
+    "student on checked replies": fine_tune(checked),
+}
+print(f"{'':27} held-out scores")
+for name, model in runs.items():
+    print(f"{name:27} {reasoning_scores(model, tokenizer, test)}")
 # --8<-- [end:students]
