@@ -138,6 +138,18 @@ def test_a_block_that_changes_torchs_threads_fails_and_is_undone(tmp_path):
     assert torch.get_num_threads() == before
 
 
+def test_a_block_that_warns_fails_outside_pytest_too(tmp_path):
+    """The refresh, swap and hosts tools run blocks outside pytest's filters; a warning must
+    fail there as in the doc test (the VLM page's swap once passed the tool and failed CI)."""
+    import warnings
+
+    block = Block("p.md", 2, "python", "import warnings\nwarnings.warn('odd')\n", None, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as a plain `python -m tools.swap` starts
+        with pytest.raises(UserWarning, match="odd"):
+            PageRun(tmp_path).run(block)
+
+
 def test_a_failing_bash_block_names_itself(tmp_path):
     block = Block("p.md", 3, "bash", "echo out; echo err >&2; exit 3\n", None, None)
     with pytest.raises(BlockError, match=r"docs/p.md:3: bash block exited 3") as caught:
