@@ -67,13 +67,13 @@ LONGEST_FIRST = (
     "page sft/reasoning.md",  # 169
     "page sft/unsloth.md",  # 82
     "page embeddings/index.md",  # 77
-    "page distillation/index.md",  # ~80 with its reasoning teacher's build (estimated)
-    "page bert-t5/index.md",  # ~70 (estimated)
+    "page distillation/index.md",  # 85, with its reasoning teacher's build
     "page vlm/index.md",  # 65
     "page quantization/qlora.md",  # 54
     "page before-llms/index.md",  # 53
     "page rlhf/index.md",  # 45
-    "page bert-t5/t5.md",  # ~35 (estimated)
+    "page bert-t5/index.md",  # 44
+    "page bert-t5/t5.md",  # 27
     "page before-llms/rnns-to-transformers.md",  # 27
     "page peft/lora-hyperparameters.md",  # 25
     "page peft/index.md",  # 21
