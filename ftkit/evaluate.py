@@ -154,13 +154,16 @@ def reasoning_scores(model, tokenizer, rows, max_new_tokens: int = 48) -> Reason
         if "answer" not in row or "messages" not in row:
             raise ValueError(f"reasoning_scores: row {i} needs 'messages' and 'answer'")
     replies = generate_replies(model, tokenizer, [r["messages"][:-1] for r in rows], max_new_tokens)
-    scores = [score(reply, row["answer"]) for reply, row in zip(replies, rows, strict=True)]
-    n = len(rows)
-    return ReasoningScores(
-        format=sum(s["format"] for s in scores) / n,
-        exact_match=sum(s["correct"] for s in scores) / n,
-        replies=replies,
-    )
+    format_rate, exact_match = reply_rates(replies, [row["answer"] for row in rows])
+    return ReasoningScores(format=format_rate, exact_match=exact_match, replies=replies)
+
+
+def reply_rates(replies: list[str], answers: list[str]) -> tuple[float, float]:
+    """The share of ``replies`` in the reasoning format, and the share whose answer equals its
+    one of ``answers`` (``ftkit.tasks.score`` on each pair; the lists have one length)."""
+    scores = [score(reply, answer) for reply, answer in zip(replies, answers, strict=True)]
+    n = len(scores)
+    return sum(s["format"] for s in scores) / n, sum(s["correct"] for s in scores) / n
 
 
 # --------------------------------------------------------------------------- retrieval

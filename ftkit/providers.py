@@ -68,8 +68,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ftkit.chat import check_messages, require_messages, short
-from ftkit.evaluate import generate_replies
-from ftkit.tasks import score
+from ftkit.evaluate import generate_replies, reply_rates
 from ftkit.validation import DataError, RowError, Validation, read_rows
 
 OPENAI_MIN_EXAMPLES = 10  # OpenAI SFT guide: "The minimum number of examples ... is 10"
@@ -811,13 +810,8 @@ def held_out_scores(client: Client, rows: Iterable[dict]) -> HeldOutScores:
         raise ValueError("held_out_scores: no rows given")
     prompts = [_reasoning_row(row, i, "held_out_scores") for i, row in enumerate(rows)]
     replies = _complete_all(client, prompts)
-    scores = [score(reply, row["answer"]) for reply, row in zip(replies, rows, strict=True)]
-    n = len(rows)
-    return HeldOutScores(
-        format=sum(s["format"] for s in scores) / n,
-        exact_match=sum(s["correct"] for s in scores) / n,
-        n=n,
-    )
+    format_rate, exact_match = reply_rates(replies, [row["answer"] for row in rows])
+    return HeldOutScores(format=format_rate, exact_match=exact_match, n=len(rows))
 
 
 def teacher_labels(
