@@ -54,6 +54,10 @@ from tools.roadmap import ROADMAP, RoadmapError, roadmap  # noqa: E402
 ICONS = Path(material.__file__).parent / "templates" / ".icons"  # bundled with the theme
 # nbconvert's page template loads MathJax 2 from cdnjs; the site already loads its own MathJax 3.
 CDN_MATHJAX_RE = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+# The one lower-case "mermaid" in a notebook page (a comment of nbconvert's template, after its
+# Mermaid styles): mermaid2 parses with BeautifulSoup every page that contains the word, and
+# parsing the 24 notebook pages (750 kB each) was half of the site's build time.
+NBCONVERT_MERMAID_COMMENT = "<!-- End of mermaid configuration -->"
 CDN_SCRIPT_RE = re.compile(
     r"<script\b[^>]*>(?:(?!</script>).)*?cdnjs\.cloudflare\.com.*?</script>", re.S
 )
@@ -227,6 +231,7 @@ def on_page_content(html: str, page, config, files) -> str:
     if chapter is None:
         return html
     html = CDN_SCRIPT_RE.sub("", CDN_MATHJAX_RE.sub("", html))
+    html = html.replace(NBCONVERT_MERMAID_COMMENT, "")
     page.meta["search"] = {"exclude": True}
     page.title = f"{page.title} (notebook)"
     return notebook_buttons(chapter, page.url, back=site_path(chapter)) + "\n" + html
