@@ -2,8 +2,9 @@
 
 - every fenced block of every page is executed, or is the checked output of the block above,
   or is a Mermaid diagram (rendered and checked by the browser test), or carries a
-  ``<!-- not-run: reason -->`` / ``<!-- gpu-only: reason -->`` marker with a reason; a tolerance
-  marker sits above a shown output and gives a value;
+  ``<!-- not-run: reason -->`` / ``<!-- gpu-only: reason -->`` marker with a reason, or is an
+  exercise's blank followed by its solution, which runs and shows its output
+  (``tools/exercises.py``); a tolerance marker sits above a shown output and gives a value;
 - every file in snippets/ is included by some page, and every include resolves;
 - every snippet file runs on its own, ``python FILE``, as its docstring promises. A snippet file
   is its sections and nothing else (a docstring, comments), and one page, the page its folder
@@ -23,13 +24,16 @@ from pathlib import Path
 
 import pytest
 
+from tools.exercises import exercise_problems
 from tools.outputs import mismatches
 from tools.pages import (
+    EXERCISE,
     INCLUDE_RE,
     MARKER_RE,
     ROOT,
     RUNNABLE,
     SNIPPETS,
+    SOLUTION,
     TOLERANCE_RE,
     Expanded,
     PageError,
@@ -68,7 +72,10 @@ def fence_problems(expanded: Expanded) -> list[str]:
                 "file, no code written in the page), so that it runs in its file's namespace"
             )
         lang = fence.info.split()[0] if fence.info else ""
-        if fence.marker:
+        kind = fence.marker.kind if fence.marker else None
+        if kind == EXERCISE:
+            continue  # the reader's blank; exercise_problems checks its solution follows
+        if fence.marker and kind != SOLUTION:  # a solution is checked as any runnable block
             if not fence.marker.reason:
                 problems.append(f"{fence.where}: the {fence.marker.kind} marker gives no reason")
             elif fence.marker.kind == "gpu-only" and not (
@@ -107,7 +114,7 @@ def fence_problems(expanded: Expanded) -> list[str]:
             )
         if MARKER_RE.match(line) and number not in marked:
             problems.append(f"docs/{name}:{number}: marker is not directly above a fence")
-    return problems
+    return problems + exercise_problems(expanded)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_name)

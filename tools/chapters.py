@@ -14,7 +14,8 @@ from pathlib import Path
 from tools.pages import ROOT, PageError, page_name, pages, runnable_blocks, site_config
 
 NOTEBOOKS = ROOT / "notebooks"
-NOT_CHAPTERS = ("index.md", "how-this-guide-works.md")  # pages about the guide, not chapters
+# pages about the guide, not chapters
+NOT_CHAPTERS = ("index.md", "how-this-guide-works.md", "learners-path.md")
 
 
 @functools.cache

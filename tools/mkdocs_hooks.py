@@ -1,7 +1,8 @@
 """MkDocs hooks: fail the build on a broken include, show the block markers to the reader,
 draw the charts of checked outputs (``tools/charts.py``), publish the chapters' notebooks,
-draw the home roadmap from the nav (``tools/roadmap.py``), load MathJax only on pages with
-math, and turn the search index's TeX into text (``tools/plain_math.py``).
+draw the home roadmap from the nav (``tools/roadmap.py``), fold the exercises' solutions
+(``tools/exercises.py``), append each chapter's quiz (``tools/quizzes.py``), load MathJax only
+on pages with math, and turn the search index's TeX into text (``tools/plain_math.py``).
 
 Registered in mkdocs.yml under ``hooks:``. The markers themselves are described in
 ``tools/pages.py``; here they become admonitions, so a reader sees why a block is not run. The
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import posixpath
 import re
 import sys
@@ -27,6 +29,7 @@ from mkdocs.utils import get_relative_url  # links relative to the page: any sit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # mkdocs loads hooks by path
 
+from ftkit.quiz import QuizError, load_quiz, quiz_path  # noqa: E402
 from tools.chapters import (  # noqa: E402
     NOTEBOOKS,
     chapters,
@@ -36,6 +39,7 @@ from tools.chapters import (  # noqa: E402
     site_path,
 )
 from tools.charts import ChartError, render_charts  # noqa: E402
+from tools.exercises import ExerciseError, wrap_solutions  # noqa: E402
 from tools.outputs import Tolerance, ToleranceError, tolerance_note  # noqa: E402
 from tools.pages import (  # noqa: E402
     GPU_ONLY,
@@ -49,6 +53,7 @@ from tools.pages import (  # noqa: E402
     page_name,
 )
 from tools.plain_math import plain_math  # noqa: E402
+from tools.quizzes import insert_quiz, render_quiz  # noqa: E402
 from tools.roadmap import ROADMAP, RoadmapError, roadmap  # noqa: E402
 
 ICONS = Path(material.__file__).parent / "templates" / ".icons"  # bundled with the theme
@@ -98,7 +103,8 @@ def render_markers(markdown: str, page: str) -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    """Check every include of the page, then draw its charts and render its markers."""
+    """Check every include of the page, then draw its charts, fold its exercises' solutions and
+    render its markers."""
     try:
         expand_text(markdown, page.file.src_uri)
     except PageError as error:
@@ -106,6 +112,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     try:
         markdown = render_charts(markdown, page.file.src_uri)
     except ChartError as error:
+        raise PluginError(str(error)) from None
+    try:
+        markdown = wrap_solutions(markdown, page.file.src_uri)
+    except ExerciseError as error:
         raise PluginError(str(error)) from None
     markdown = render_markers(markdown, page.file.src_uri)
     if NOTEBOOKS_TABLE in markdown:
@@ -117,6 +127,13 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         except RoadmapError as error:
             raise PluginError(str(error)) from None
         markdown = markdown.replace(ROADMAP, f"```mermaid\n{diagram}```")
+    quiz_file = quiz_path(Path(config["docs_dir"]) / page.file.src_uri)
+    if page.file.src_uri.endswith(".md") and quiz_file.is_file():
+        try:
+            quiz = load_quiz(os.path.relpath(quiz_file, ROOT))  # errors name docs/...
+        except QuizError as error:
+            raise PluginError(str(error)) from None
+        markdown = insert_quiz(markdown, render_quiz(quiz, page.file.src_uri))
     return _with_buttons(markdown, page.file.src_uri, page.url)
 
 

@@ -12,7 +12,7 @@ import posixpath
 import re
 
 from tools.chapters import page_url, site_urls
-from tools.pages import EXPECTED_OUTPUT_RE, MARKER_RE, TOLERANCE_RE
+from tools.pages import EXERCISE_MARKER_RE, EXPECTED_OUTPUT_RE, MARKER_RE, TOLERANCE_RE
 
 TAB_RE = re.compile(r'^(?P<indent>\s*)===\+?\s+"(?P<title>.*)"\s*$')
 ADMONITION_RE = re.compile(
@@ -116,7 +116,8 @@ def markdown_cell_text(lines: list[str], page: str) -> str:
                 chart = []
             continue
         if fence is None and any(
-            marker.match(line) for marker in (MARKER_RE, EXPECTED_OUTPUT_RE, TOLERANCE_RE)
+            marker.match(line)
+            for marker in (MARKER_RE, EXERCISE_MARKER_RE, EXPECTED_OUTPUT_RE, TOLERANCE_RE)
         ):
             continue
         m = re.match(r"^\s*(`{3,}|~{3,})", line)

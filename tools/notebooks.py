@@ -14,7 +14,11 @@ tests run, and the output under it is the output they check. The page becomes:
   page (neither Colab nor this site's notebook pages run Mermaid);
 - each block the tests run as a code cell (bash through ``%%bash``), with the page's expected
   output as the cell's output and its tolerance note after it; a GPU-only block keeps its note
-  and a ``gpu-only`` tag; a not-run block stays in the markdown with its reason.
+  and a ``gpu-only`` tag; a not-run block stays in the markdown with its reason;
+- an exercise's blank stays in the markdown, with a note to fill it in a new cell, and its
+  solution is a cell of its own under a "Solution" line, tagged ``solution`` and folded in
+  Jupyter (``jupyter.source_hidden``, ``outputs_hidden``: nbformat's own metadata; Colab shows
+  it unfolded).
 
 The notebooks are committed; ``tests/test_notebooks.py`` fails when one is out of date with its
 chapter and executes two end to end with nbclient. The site renders them with mkdocs-jupyter and
@@ -38,6 +42,7 @@ from tools.install_cell import install_cell
 from tools.notebook_markdown import flatten_containers, indent_of, markdown_cell_text
 from tools.outputs import tolerance_note
 from tools.pages import (
+    EXERCISE,
     EXPECTED_OUTPUT_RE,
     GPU_ONLY,
     NOT_RUN,
@@ -62,6 +67,18 @@ GPU_HINT_RE = re.compile(
     r"^(?P<code>.*?)\s*#\s*(?:[Oo]n a GPU|T4|[Rr]eal models?):\s*(?P<hint>.+)$"
 )
 KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
+SOLUTION_TAG = "solution"
+# nbformat's own cell metadata: JupyterLab folds the cell's code and output until clicked.
+FOLDED = {"source_hidden": True, "outputs_hidden": True}
+EXERCISE_NOTE = (
+    "> **Exercise.** Copy this blank into a new cell, fill in the `...` and run it; the cell "
+    "after it is the guide's solution, which the tests run."
+)
+# JupyterLab folds the solution cell; Colab and the site's notebook view show it open, so the
+# line above it says plainly that it is the solution (a choice: see how-this-guide-works.md).
+SOLUTION_NOTE = (
+    "**Solution** (the next cell: folded in JupyterLab, open in Colab; try the exercise first)"
+)
 
 
 @dataclass(frozen=True)
@@ -279,11 +296,16 @@ class _Cells:
         block = self.blocks.get(fence.line)
         if fence.marker and fence.marker.kind == NOT_RUN:
             self.prose += _note(NOT_RUN, fence.marker.reason) + text
+        elif fence.marker and fence.marker.kind == EXERCISE:
+            self.prose += [EXERCISE_NOTE, "", *text]
         elif block is not None:
             metadata = {}
             if block.gpu_only:
                 self.prose += _note(GPU_ONLY, block.gpu_only)
                 metadata = {"tags": [GPU_ONLY]}
+            if block.solution:
+                self.prose += ["", SOLUTION_NOTE]
+                metadata = {"tags": [SOLUTION_TAG], "jupyter": dict(FOLDED)}
             self._flush()
             self.cells.append(_new_cell("code", _code_source(block), metadata=metadata))
             self.used.add(block.line)

@@ -22,6 +22,10 @@ Markers are HTML comments on the line above a fence; the site hook renders them 
   stdout of the block above, and the doc tests check it (``tools/outputs.py`` says how exactly).
 - ``<!-- tolerance: ±3%, ±0.02, ±4 points -->`` on the line above that one: how far this
   output's numbers may move between machines; the site shows it beside the output.
+- ``<!-- exercise -->``: the block is an exercise's blank, the reader's version with ``...`` or
+  a TODO to fill in; not run. ``<!-- solution -->``: the block is the solution of the exercise
+  above it, run and checked like any block; the site folds it and its output under
+  "Solution" (``tools/exercises.py``).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ CONFIG = ROOT / "mkdocs.yml"
 
 RUNNABLE = ("python", "bash", "sh")  # the fence languages pytest-codeblocks executes
 GPU_ONLY, NOT_RUN = "gpu-only", "not-run"
+EXERCISE, SOLUTION = "exercise", "solution"  # markers with no reason (tools/exercises.py)
 # Per block of a page (and cell of a notebook), the issues' budget. `make test --page-times`
 # lists the blocks over it; it is measured, not asserted, because one process of `make test`
 # shares the machine with another (and with the browser), and a loaded machine is not a slow
@@ -69,6 +74,7 @@ BLOCK_TIMEOUT_S = 600
 MARKER_RE = re.compile(
     r"^(?P<indent>\s*)<!--\s*(?P<kind>gpu-only|not-run)\s*:(?P<reason>.*?)-->\s*$"
 )
+EXERCISE_MARKER_RE = re.compile(r"^(?P<indent>\s*)<!--\s*(?P<kind>exercise|solution)\s*-->\s*$")
 EXPECTED_OUTPUT_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:expected-output[-\w]*-->\s*$")
 TOLERANCE_RE = re.compile(r"^\s*<!--\s*tolerance\s*:(?P<spec>.*?)-->\s*$")
 FENCE_RE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -83,10 +89,11 @@ class PageError(Exception):
 
 @dataclass(frozen=True)
 class Marker:
-    """A ``<!-- kind: reason -->`` comment above a fence."""
+    """A ``<!-- kind: reason -->`` (or ``<!-- exercise -->``, ``<!-- solution -->``) comment
+    above a fence."""
 
-    kind: str  # GPU_ONLY or NOT_RUN
-    reason: str
+    kind: str  # GPU_ONLY, NOT_RUN, EXERCISE or SOLUTION
+    reason: str  # "" for EXERCISE and SOLUTION
     line: int  # page line of the comment
 
 
@@ -141,6 +148,7 @@ class Block:
     expected_output: Output | None
     gpu_only: str | None  # the reason, when the block needs CUDA
     snippet_file: str | None = None  # it is only sections of this file (runs in its namespace)
+    solution: bool = False  # an exercise's solution (``<!-- solution -->``)
 
     @property
     def where(self) -> str:
@@ -279,6 +287,9 @@ def scan_fences(expanded: Expanded) -> list[Fence]:
             mm = MARKER_RE.match(lines[before])
             if mm:
                 marker = Marker(mm["kind"], mm["reason"].strip(), origin[before])
+            mm = EXERCISE_MARKER_RE.match(lines[before])
+            if mm:
+                marker = Marker(mm["kind"], "", origin[before])
             expected = bool(EXPECTED_OUTPUT_RE.match(lines[before]))
         filled = [k for k in range(i + 1, end) if lines[k].strip()]
         found.append(
@@ -324,7 +335,8 @@ def extract_blocks(expanded: Expanded) -> list[Block]:
         if found.syntax not in RUNNABLE:
             continue
         fence = by_line[expanded.origin[found.lineno - 1]]
-        if fence.marker and fence.marker.kind == NOT_RUN:
+        kind = fence.marker.kind if fence.marker else None
+        if kind in (NOT_RUN, EXERCISE):  # an exercise's blank is the reader's to fill in
             continue
         output = after.get(fence.line)
         blocks.append(
@@ -334,8 +346,9 @@ def extract_blocks(expanded: Expanded) -> list[Block]:
                 found.syntax,
                 found.code,
                 _output(output) if output and output.is_expected_output else None,
-                fence.marker.reason if fence.marker else None,
+                fence.marker.reason if kind == GPU_ONLY else None,
                 fence.snippet_file,
+                solution=kind == SOLUTION,
             )
         )
     return blocks
