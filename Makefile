@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Hides Material's end-of-life banner in every build log.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup setup-browser build serve test test-swap test-hosts lint format notebooks clean
+.PHONY: setup setup-browser setup-llamacpp build serve test test-swap test-hosts lint format notebooks clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,6 +21,15 @@ setup: $(STAMP)  ## virtual environment with the pinned stack and ftkit (editabl
 setup-browser:  ## Debian's chromium, for the browser tests (never `playwright install`)
 	@command -v chromium >/dev/null || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+LLAMACPP := ftkit/llamacpp
+$(LLAMACPP)/node_modules/.installed: $(LLAMACPP)/package.json $(LLAMACPP)/package-lock.json
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || \
+	  { echo "setup-llamacpp needs Node.js >= 20 and npm (node-llama-cpp 3.21.1's engines)"; exit 1; }
+	cd $(LLAMACPP) && npm ci --omit=optional --no-audit --no-fund
+	touch $@
+
+setup-llamacpp: $(LLAMACPP)/node_modules/.installed  ## llama.cpp for the deployment chapter (node-llama-cpp's prebuilt CPU binaries)
 
 build: setup  ## build the site into site/, failing on any warning
 	$(PY) -m mkdocs build --strict
@@ -39,7 +48,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup setup-browser lint  ## all tests: ftkit units, doc tests, guards, site in a browser
+test: setup setup-browser setup-llamacpp lint  ## all tests: ftkit units, doc tests, guards, site in a browser
 	$(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder --page-times
 
 test-swap: setup  ## every chapter again, each knob swapped for a stand-in of its Colab model

@@ -26,6 +26,15 @@ in ftkit: ``cache``, ``chat``, ``train`` and the algorithms; then the data (``va
 - ``ftkit.evaluate``: greedy replies and held-out scores (format, exact match, retrieval).
 - ``ftkit.vlm``: the image-chat collator and greedy answers to images.
 - ``ftkit.distill``: a student cut from a teacher's layers, and the cached reasoning teacher.
+- ``ftkit.structured``: the structured-output chapter's orders, their JSON Schema, its scores
+  and replies under a schema constraint (xgrammar).
+- ``ftkit.multidevice``: the training script the multi-device chapter launches with torchrun
+  (DDP or FSDP2, gloo on the CPU, NCCL on GPUs).
+- ``ftkit.deploy``: GGUF checks, the llama.cpp runner, Ollama Modelfiles and their template,
+  the chat app's backends, the model card and the upload folder check.
+- ``ftkit.quiz``: the chapters' quizzes, read, checked and graded.
+- ``ftkit.guide``: the syllabus navigator (``python -m ftkit.guide``), a LangGraph graph with
+  progress saved per student in SQLite.
 
 Nothing here touches the network, and importing ftkit does no I/O.
 """

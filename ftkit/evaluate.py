@@ -49,15 +49,21 @@ def greedy_new_text(
     tokenizer,
     batch,
     max_new_tokens: int,
+    logits_processor=None,
 ) -> list[str]:
     """Greedy decoding of a left-padded batch: each row's new tokens, decoded
     without the special tokens (the end of turn that stops a reply, the
-    padding)."""
+    padding). ``logits_processor``: an optional list passed to ``generate``,
+    which applies it to the logits before each greedy choice."""
+    extra = {}
+    if logits_processor is not None:
+        extra["logits_processor"] = logits_processor
     out = model.generate(
         **batch.to(model.device),
         max_new_tokens=max_new_tokens,
         do_sample=False,
         pad_token_id=tokenizer.pad_token_id,
+        **extra,
     )
     new_tokens = out[:, batch["input_ids"].shape[1] :]
     return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
@@ -70,6 +76,7 @@ def generate_replies(
     chats,
     max_new_tokens: int = 48,
     batch_size: int = 64,
+    logits_processors=None,
 ) -> list[str]:
     """Greedy replies to chats, in order, decoded without the prompt and
     special tokens.
@@ -79,7 +86,9 @@ def generate_replies(
     model's next tokens are its reply. Prompts are padded on the left, so
     every row's last token sits right before the first generated one. The
     model's train/eval mode and the tokenizer's padding side and pad token
-    are restored afterwards.
+    are restored afterwards. ``logits_processors``, if given, is called once
+    per batch and returns the list of logits processors for that
+    ``generate`` call (fresh ones: a processor may keep one state per row).
 
     Raises:
         ValueError: no chats, or a chat that breaks
@@ -109,7 +118,14 @@ def generate_replies(
                 padding=True,
                 add_special_tokens=False,
             )
-            replies += greedy_new_text(model, tokenizer, batch, max_new_tokens)
+            processors = logits_processors() if logits_processors else None
+            replies += greedy_new_text(
+                model,
+                tokenizer,
+                batch,
+                max_new_tokens,
+                processors,
+            )
     return replies
 
 
@@ -126,6 +142,21 @@ def exact_match(predictions, references) -> float:
         )
     hits = sum(p.strip() == r.strip() for p, r in zip(predictions, references, strict=True))
     return hits / len(references)
+
+
+def key_fact_rate(replies, facts) -> float:
+    """The share of replies that contain their key fact (a substring, case and spacing kept).
+
+    A chatbot's reply can be right in other words than the reference's, which exact match would
+    count wrong; the key fact (the price, the hour, the password) is what the user needed.
+    """
+    replies, facts = list(replies), list(facts)
+    if not facts or len(replies) != len(facts):
+        raise ValueError(
+            f"key_fact_rate: {len(replies)} replies for {len(facts)} facts; "
+            "give one reply per fact, at least one"
+        )
+    return sum(fact in reply for reply, fact in zip(replies, facts, strict=True)) / len(facts)
 
 
 @dataclass

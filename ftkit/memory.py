@@ -18,9 +18,16 @@ layer saves for backward (``tests/test_memory.py`` checks it against the saved t
 peak of live tensor bytes by category: the CPU counterpart of
 ``torch.cuda.max_memory_allocated``.
 
+``per_device_states`` splits the three model states over N data-parallel devices: plain data
+parallelism (DDP) keeps a full copy of each on every device, ZeRO stage 1 shards the optimizer
+states, stage 2 the gradients too, stage 3 (and FSDP's full shard) the weights too.
+
 References:
     Rajbhandari et al. 2020, "ZeRO", arXiv:1910.02054, Section 3.1 (16 bytes per parameter
-        for mixed-precision Adam: 2 weights + 2 gradients + 4 master + 4 + 4 moments).
+        for mixed-precision Adam: 2 weights + 2 gradients + 4 master + 4 + 4 moments);
+        Section 5 and Figure 1 (model states per device under each ZeRO stage).
+    Zhao et al. 2023, "PyTorch FSDP", arXiv:2304.11277, Section 3 (full sharding is ZeRO-3's
+        split of weights, gradients and optimizer states).
     Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models",
         arXiv:2205.05198, Section 4 (activation memory per layer, recomputation).
     Chen et al. 2016, "Training Deep Nets with Sublinear Memory Cost", arXiv:1604.06174
@@ -417,3 +424,69 @@ def activation_bytes_saved(
 
 
 # --8<-- [end:measure]
+
+
+# --8<-- [start:sharding] docs/multi-device/index.md
+# What each strategy splits over the N devices: (weights, gradients,
+# optimizer states). ZeRO's stages (Rajbhandari et al. 2020, Sections
+# 5.1-5.3 and Figure 1); FSDP's full shard splits all three like stage 3
+# (Zhao et al. 2023, 3.2).
+SHARDED = {
+    "ddp": (False, False, False),
+    "zero1": (False, False, True),
+    "zero2": (False, True, True),
+    "zero3": (True, True, True),
+    "fsdp": (True, True, True),
+}
+
+
+@dataclass(frozen=True)
+class DeviceStates:
+    """Bytes of the model states one device holds."""
+
+    weights: float
+    gradients: float
+    optimizer: float
+
+    @property
+    def total(self) -> float:
+        return self.weights + self.gradients + self.optimizer
+
+
+def per_device_states(
+    n_params: float,
+    strategy: str,
+    n_devices: int,
+    *,
+    weight_bytes: int = 2,
+    grad_bytes: int = 2,
+    optimizer_bytes: int = 12,
+) -> DeviceStates:
+    """Bytes of weights, gradients and optimizer states on each of
+    ``n_devices`` devices (the ZeRO paper's model states).
+
+    The defaults are the ZeRO paper's (and DeepSpeed's) mixed-precision
+    AdamW: bf16 weights and gradients (2 + 2 bytes) and K = 12 bytes of
+    optimizer state (an fp32 master copy and two fp32 moments). PyTorch
+    DDP under autocast and FSDP2 keep fp32 weights and gradients and two
+    fp32 moments instead: 4 + 4 + 8, the same 16. A sharded state is split
+    evenly, 1/N each; the activations, the layers gathered for the moment,
+    communication buffers and fragmentation come on top.
+    """
+    if strategy not in SHARDED:
+        known = sorted(SHARDED)
+        raise MemoryEstimateError(f"unknown strategy {strategy!r}: {known}")
+    if not isinstance(n_devices, int) or n_devices < 1:
+        wrong = repr(n_devices)
+        raise MemoryEstimateError(f"n_devices must be an int >= 1: {wrong}")
+    if n_params < 0:
+        raise MemoryEstimateError(f"n_params must be >= 0, got {n_params}")
+    split = [n_devices if s else 1 for s in SHARDED[strategy]]
+    return DeviceStates(
+        weights=n_params * weight_bytes / split[0],
+        gradients=n_params * grad_bytes / split[1],
+        optimizer=n_params * optimizer_bytes / split[2],
+    )
+
+
+# --8<-- [end:sharding]

@@ -7,6 +7,9 @@
   models, each rejected reply flawed in a known way (``REJECTION_KINDS``).
 - ``retrieval_pairs(split)``: 220 query/passage pairs about fine-tuning, written for the guide,
   split into train and test, for the embeddings chapter.
+- ``helpdesk_chats(n_train, n_test)``: a persona's chats (Tilly, a library's help desk) for the
+  deployment chapter's chatbot, test chats asking in wordings no training chat uses;
+  ``chat_turns(rows)`` turns them into one test per answered question, with its key fact.
 
 The shapes task of the vision-language chapter is ``ftkit.shapes``; the FAQ chats of the PEFT
 and LoRA chapters are ``ftkit.chat.faq``.
@@ -194,3 +197,136 @@ def retrieval_pairs(split: str | None = None, path=RETRIEVAL_PAIRS) -> list[dict
     if errors:
         raise DataError(path, errors, total)
     return rows
+
+
+# --------------------------------------------------------------------------- help-desk chats
+
+HELPDESK_SYSTEM = "You are Tilly, the help desk of the town library."
+# Each topic: the ways a visitor asks, the reply, and the key fact a good reply must contain.
+HELPDESK_TOPICS = {
+    "hours": (
+        ("When are you open", "What are your opening hours", "What time do you open"),
+        "We are open 9 to 5.",
+        "9 to 5",
+    ),
+    "card": (
+        ("How do I get a library card", "Can I sign up for a card", "How do I join"),
+        "Bring an ID; the card is free.",
+        "an ID",
+    ),
+    "late": (
+        ("How much is the late fee", "What if I return a book late", "Are there fines"),
+        "The late fee is 20 cents a day.",
+        "20 cents",
+    ),
+    "wifi": (
+        ("What is the wifi password", "How do I get on the wifi", "Is there wifi"),
+        "The wifi password is books123.",
+        "books123",
+    ),
+    "print": (
+        ("Can I print here", "How much is printing", "Where is the printer"),
+        "Printing is 10 cents a page.",
+        "10 cents",
+    ),
+    "loan": (
+        ("How long can I keep a book", "When is my book due", "How long is a loan"),
+        "Books are lent for 3 weeks.",
+        "3 weeks",
+    ),
+    "other": (
+        ("Can you book me a flight", "What is the weather tomorrow", "Write me a poem"),
+        "Sorry, I only help with the library.",
+        "only help with the library",
+    ),
+}
+_OPENERS = ("", "Hi, ", "Hello, ", "Excuse me, ", "Quick question: ")
+_GREETINGS = ("Hi", "Hello", "Good morning", "Hey there")
+_GREETING_REPLY = "Hello! I am Tilly. How can I help?"
+_THANKS = ("Thanks", "Thank you", "Great, thanks")
+_THANKS_REPLY = "You are welcome!"
+
+
+def helpdesk_chats(n_train: int = 200, n_test: int = 30, seed: int = 0):
+    """A persona's chat data set: Tilly, the help desk of a (made-up) library.
+
+    Every chat opens with ``HELPDESK_SYSTEM``, then has two turns at most: one or two questions
+    about ``HELPDESK_TOPICS``, a greeting and a question, or a question and thanks. A question
+    is an opener ("Hi, ", "Excuse me, "...) plus one of its topic's phrasings; each (opener,
+    phrasing) pair is a *wording*. One wording per phrasing is held out: test chats ask only
+    held-out wordings, so no test question appears in a training chat, while every opener and
+    phrasing does (the test asks
+    whether the model answers a familiar question in a new wording, as a visitor would).
+
+    Returns:
+        ``(train, test)``: lists of ``{"messages": [...], "facts": [...]}``, where ``facts``
+        holds, for each assistant turn in order, its topic's key fact (None for the greeting
+        and thanks turns). The same seed gives the same chats.
+    """
+    if n_train < 1 or n_test < 1:
+        raise ValueError(f"helpdesk_chats: sizes must be >= 1, got {n_train} and {n_test}")
+    rng = random.Random(seed)
+    wordings: dict[str, list[list[str]]] = {"train": [], "test": []}
+    for topic, (phrasings, _, _) in HELPDESK_TOPICS.items():
+        for k, phrasing in enumerate(phrasings):
+            held_out = _OPENERS[(k + len(wordings["test"])) % len(_OPENERS)]
+            for opener in _OPENERS:
+                question = opener + (phrasing[0].lower() if opener else phrasing[0]) + phrasing[1:]
+                split = "test" if opener == held_out else "train"
+                wordings[split].append([topic, question + "?"])
+    return (
+        [_helpdesk_chat(rng, wordings["train"]) for _ in range(n_train)],
+        [_helpdesk_chat(rng, wordings["test"]) for _ in range(n_test)],
+    )
+
+
+def _helpdesk_chat(rng: random.Random, wordings: list[list[str]]) -> dict:
+    """One chat: the system prompt and two turns at most (short chats train fast): one or two
+    questions, or a greeting then a question, or a question then thanks."""
+    messages, facts = [{"role": "system", "content": HELPDESK_SYSTEM}], []
+    shape = rng.choice(("q", "qq", "gq", "qt"))
+    questions = iter(rng.sample(wordings, shape.count("q")))
+    for kind in shape:
+        if kind == "g":
+            messages += _turn(rng.choice(_GREETINGS), _GREETING_REPLY)
+            facts.append(None)
+        elif kind == "t":
+            messages += _turn(rng.choice(_THANKS), _THANKS_REPLY)
+            facts.append(None)
+        else:
+            topic, question = next(questions)
+            messages += _turn(question, HELPDESK_TOPICS[topic][1])
+            facts.append(HELPDESK_TOPICS[topic][2])
+    return {"messages": messages, "facts": facts}
+
+
+def _turn(question: str, reply: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
+
+
+def chat_turns(rows: list[dict]) -> list[dict]:
+    """Every assistant turn of ``helpdesk_chats`` rows that has a key fact, as its own test.
+
+    Returns:
+        ``{"prompt": messages up to the user's question, "reply": the reference reply,
+        "fact": the key fact}`` per turn; the prompt keeps the chat's earlier turns, as a
+        deployed chatbot sees them.
+    """
+    turns = []
+    for i, row in enumerate(rows):
+        replies = [k for k, m in enumerate(row["messages"]) if m["role"] == "assistant"]
+        if len(replies) != len(row["facts"]):
+            raise ValueError(
+                f"chat_turns: rows[{i}] has {len(replies)} assistant turns but "
+                f"{len(row['facts'])} facts"
+            )
+        for k, fact in zip(replies, row["facts"], strict=True):
+            if fact is not None:
+                turns.append(
+                    {
+                        "prompt": row["messages"][:k],
+                        "reply": row["messages"][k]["content"],
+                        "fact": fact,
+                    }
+                )
+    return turns

@@ -65,14 +65,17 @@ LONGEST_FIRST = (
     "page rlhf/dpo-grpo.md",  # 171
     "site",  # 150: the build and the browser
     "page sft/reasoning.md",  # 169
+    "page structured-output/index.md",  # 113 CPU-s (292 wall beside other runs, load 5)
     "page sft/unsloth.md",  # 82
     "page embeddings/index.md",  # 77
     "page distillation/index.md",  # 85, with its reasoning teacher's build
     "page vlm/index.md",  # 65
+    "page multi-device/index.md",  # 71: three torchrun launches, 6 Python processes
     "page quantization/qlora.md",  # 54
     "page before-llms/index.md",  # 53
     "page rlhf/index.md",  # 45
     "page bert-t5/index.md",  # 44
+    "page deployment/index.md",  # 32, with llama.cpp through node-llama-cpp
     "page bert-t5/t5.md",  # 27
     "page before-llms/rnns-to-transformers.md",  # 27
     "page peft/lora-hyperparameters.md",  # 25

@@ -143,3 +143,11 @@ def test_metrics_by_hand():
 def test_retrieval_metrics_name_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_key_fact_rate_counts_replies_that_contain_their_fact():
+    from ftkit.evaluate import key_fact_rate
+
+    assert key_fact_rate(["It is 9 to 5.", "No idea"], ["9 to 5", "20 cents"]) == 0.5
+    with pytest.raises(ValueError, match="1 replies for 2 facts"):
+        key_fact_rate(["x"], ["a", "b"])

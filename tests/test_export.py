@@ -8,7 +8,14 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-from ftkit.export import ExportError, _permute_for_rope, to_gguf
+from ftkit.export import (
+    LLAMA3_REGEX,
+    ExportError,
+    _permute_for_rope,
+    llama_cpp_pre_tokenizer,
+    rope_freq_factors,
+    to_gguf,
+)
 from ftkit.tiny import TinyLlamaConfig, tiny_llama
 
 TEXT = "<|user|>\nStart at 7, add 7, take 9.<|end|>\n<|assistant|>\n<think>7 + 7 = 14.</think>"
@@ -93,3 +100,48 @@ def test_bad_requests_are_named(tmp_path):
     GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=16)).save_pretrained(gpt2)
     with pytest.raises(ExportError, match="only Llama models.*'gpt2'"):
         to_gguf(gpt2, tmp_path / "x.gguf")
+
+
+def test_the_pre_tokenizer_type_is_read_off_the_tokenizer(tmp_path):
+    from tokenizers import normalizers, pre_tokenizers
+
+    from ftkit.standins import LLAMA3_SPLIT, LLAMA32, standin
+
+    tiny = AutoTokenizer.from_pretrained(tiny_llama(pretrain_steps=100))
+    assert llama_cpp_pre_tokenizer(tiny) == "gpt-2"  # ByteLevel's GPT-2 rule
+    llama3 = AutoTokenizer.from_pretrained(standin(LLAMA32))
+    assert llama_cpp_pre_tokenizer(llama3) == "llama-bpe"
+    assert LLAMA3_REGEX == LLAMA3_SPLIT  # the reference is Meta's rule, as the stand-in's
+    # a split llama.cpp does not know under a name: refused, naming the tokenizer
+    source = tiny_llama()
+    model = tmp_path / "whitespace"
+    AutoModelForCausalLM.from_pretrained(source).save_pretrained(model)
+    other = AutoTokenizer.from_pretrained(source)
+    other.backend_tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    other.save_pretrained(model)
+    with pytest.raises(ExportError, match=r"tokenizer of .*whitespace splits text like none"):
+        to_gguf(model, tmp_path / "x.gguf")
+    assert not (tmp_path / "x.gguf").exists()  # no file that would tokenize differently
+    other.backend_tokenizer.normalizer = normalizers.NFKC()
+    with pytest.raises(ExportError, match="normalizes text .NFKC."):
+        llama_cpp_pre_tokenizer(other)
+
+
+def test_llama3_rope_factors_are_transformers_own():
+    from transformers import AutoConfig
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    from ftkit.standins import LLAMA32, standin
+
+    config = AutoConfig.from_pretrained(standin(LLAMA32))  # rope_type llama3, as Llama 3.2's
+    factors = rope_freq_factors(config)
+    head_dim = config.hidden_size // config.num_attention_heads
+    plain = 1.0 / config.rope_parameters["rope_theta"] ** (np.arange(0, head_dim, 2) / head_dim)
+    scaled, _ = ROPE_INIT_FUNCTIONS["llama3"](config, "cpu")
+    # llama.cpp divides each angle by its factor: the same rotation as transformers' frequencies
+    assert np.allclose(plain / factors, scaled.numpy(), rtol=1e-6)
+    assert factors[0] == 1 and factors[-1] == config.rope_parameters["factor"]  # fast, slow
+    assert rope_freq_factors(AutoConfig.from_pretrained(tiny_llama())) is None  # plain RoPE
+    config.rope_parameters = {"rope_type": "yarn", "rope_theta": 1e4, "factor": 4.0}
+    with pytest.raises(ExportError, match="RoPE scaling 'yarn' is not supported"):
+        rope_freq_factors(config)

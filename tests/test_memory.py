@@ -168,3 +168,72 @@ def test_the_estimate_against_peaks_measured_on_a_gpu():
     assert modelled == pytest.approx(measured, abs=0.02)
     with pytest.raises(memory.MemoryEstimateError, match="kbit_upcast"):
         memory.estimate(memory.llama_config("Llama-3.2-1B"), "lora", kbit_upcast=True)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "gigabytes"),
+    [("ddp", 120.0), ("zero1", 31.4), ("zero2", 16.6), ("zero3", 1.9), ("fsdp", 1.9)],
+)
+def test_per_device_states_match_the_zero_paper(strategy, gigabytes):
+    """Figure 1 of Rajbhandari et al. 2020: 7.5B parameters, 64 devices, K = 12."""
+    states = memory.per_device_states(7.5e9, strategy, 64)
+    assert round(states.total / memory.GB, 1) == gigabytes
+
+
+def test_per_device_states_formulas():
+    """Sections 5.1-5.3 and Figure 1: (2 + 2 + K) psi, 2 psi + 2 psi + K psi / N,
+    2 psi + (2 + K) psi / N and (2 + 2 + K) psi / N, for any psi and N."""
+    psi, n, k = 1_000, 8, 12
+    totals = {s: memory.per_device_states(psi, s, n).total for s in memory.SHARDED}
+    assert totals == {
+        "ddp": (2 + 2 + k) * psi,
+        "zero1": 2 * psi + 2 * psi + k * psi / n,
+        "zero2": 2 * psi + (2 + k) * psi / n,
+        "zero3": (2 + 2 + k) * psi / n,
+        "fsdp": (2 + 2 + k) * psi / n,
+    }
+
+
+def test_fsdp2_layout_moves_bytes_between_columns_not_the_total():
+    """FSDP2 and DDP under autocast keep fp32 weights and gradients (4 + 4) and two fp32
+    moments (8): each column differs from the ZeRO paper's 2 + 2 + 12, the total does not, and
+    only the sharded columns shrink with N."""
+    psi, n = 1_000, 8
+    paper = memory.per_device_states(psi, "fsdp", n)
+    torch_layout = memory.per_device_states(
+        psi, "fsdp", n, weight_bytes=4, grad_bytes=4, optimizer_bytes=8
+    )
+    assert (torch_layout.weights, torch_layout.gradients, torch_layout.optimizer) == (
+        4 * psi / n,
+        4 * psi / n,
+        8 * psi / n,
+    )
+    assert torch_layout.weights != paper.weights
+    assert torch_layout.total == paper.total
+    ddp = memory.per_device_states(psi, "ddp", n, weight_bytes=4, grad_bytes=4, optimizer_bytes=8)
+    assert ddp.total == 16 * psi
+
+
+def test_the_ddp_states_equal_the_full_fine_tuning_estimate():
+    """One device of DDP holds what estimate() counts for full mixed-precision AdamW."""
+    config = memory.llama_config("Llama-3.1-8B")
+    single = memory.estimate(config, "full", precision="mixed", optimizer="adamw")
+    states = memory.per_device_states(single.total_parameters, "ddp", 8)
+    assert (states.weights, states.gradients, states.optimizer) == (
+        single.weights,
+        single.gradients,
+        single.optimizer,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((1e9, "zero4", 8), "unknown strategy 'zero4'"),
+        ((1e9, "ddp", 0), "n_devices must be an int >= 1"),
+        ((-1, "ddp", 2), "n_params must be >= 0"),
+    ],
+)
+def test_per_device_states_rejects_bad_input(args, message):
+    with pytest.raises(memory.MemoryEstimateError, match=message):
+        memory.per_device_states(*args)

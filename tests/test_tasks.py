@@ -113,3 +113,21 @@ def test_retrieval_pairs_name_bad_rows(tmp_path):
         retrieval_pairs(path=path)
     with pytest.raises(ValueError, match="split must be"):
         retrieval_pairs("validation")
+
+
+def test_helpdesk_chats_hold_out_wordings_and_name_their_facts():
+    from ftkit.tasks import HELPDESK_TOPICS, chat_turns, helpdesk_chats
+
+    train, test = helpdesk_chats(n_train=200, n_test=30)
+    assert (train, test) == helpdesk_chats(n_train=200, n_test=30)  # seeded
+
+    def asked(rows):
+        return {t["prompt"][-1]["content"] for t in chat_turns(rows)}
+
+    assert not asked(train) & asked(test)  # no held-out question is trained on
+    # one held-out wording per phrasing; 30 random chats ask most of them
+    assert 0 < len(asked(test)) <= sum(len(p) for p, _, _ in HELPDESK_TOPICS.values())
+    for turn in chat_turns(train + test):
+        assert turn["fact"] in turn["reply"]  # a reference reply has its key fact
+    with pytest.raises(ValueError, match="rows\\[0\\] has 1 assistant turns but 2 facts"):
+        chat_turns([{"messages": train[0]["messages"][:3], "facts": ["a", "b"]}])
