@@ -57,29 +57,28 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 # The longest groups first (process_group's names), so that the two processes of `make test`
-# finish together. Seconds, from `make test --page-times` on a fresh clone, 2026-11-30. A group
+# finish together. Seconds, from `make test --page-times` on a fresh clone, 2026-12-01. A group
 # not listed starts after these, in collection order. The site comes second: it needs no model,
 # so the second process works while the first builds the base model every chapter shares (with
 # a chapter there, it would wait on the build's lock for half a minute).
 LONGEST_FIRST = (
-    "page rlhf/dpo-grpo.md",  # 171
-    "site",  # 150: the build and the browser
-    "page sft/reasoning.md",  # 169
-    "page structured-output/index.md",  # 113 CPU-s (292 wall beside other runs, load 5)
-    "page sft/unsloth.md",  # 82
-    "page embeddings/index.md",  # 77
-    "page distillation/index.md",  # 85, with its reasoning teacher's build
-    "page vlm/index.md",  # 65
-    "page multi-device/index.md",  # 71: three torchrun launches, 6 Python processes
-    "page quantization/qlora.md",  # 54
-    "page before-llms/index.md",  # 53
-    "page rlhf/index.md",  # 45
-    "page bert-t5/index.md",  # 44
-    "page deployment/index.md",  # 32, with llama.cpp through node-llama-cpp
-    "page bert-t5/t5.md",  # 27
-    "page before-llms/rnns-to-transformers.md",  # 27
+    "page rlhf/dpo-grpo.md",  # 173
+    "site",  # 202: the build and the browser
+    "page sft/reasoning.md",  # 114
+    "page structured-output/index.md",  # 99
+    "page embeddings/index.md",  # 74
+    "page sft/unsloth.md",  # 72
+    "page distillation/index.md",  # 66, with its reasoning teacher's build
+    "page quantization/qlora.md",  # 62
+    "page vlm/index.md",  # 60
+    "page multi-device/index.md",  # 48: three torchrun launches, 6 Python processes
+    "page before-llms/index.md",  # 38
+    "page rlhf/index.md",  # 38
+    "page bert-t5/index.md",  # 36
     "page peft/lora-hyperparameters.md",  # 25
-    "page peft/index.md",  # 21
+    "page peft/index.md",  # 23
+    "page before-llms/rnns-to-transformers.md",  # 22
+    "page deployment/index.md",  # 22, with llama.cpp through node-llama-cpp
 )
 
 

@@ -46,6 +46,8 @@ from ftkit.tiny import tiny_llama
 # Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
 MODEL_ID = tiny_llama(pretrain_steps=100)
 COMPUTE_DTYPE = torch.float32  # Colab GPU: torch.bfloat16
+# recompute activations in the backward pass: less memory, more time
+CHECKPOINTING = False  # Colab GPU: True
 
 bnb_config = BitsAndBytesConfig(
     load_in_4bit=True,
@@ -58,8 +60,7 @@ model = AutoModelForCausalLM.from_pretrained(
     MODEL_ID, quantization_config=bnb_config
 )
 model = prepare_model_for_kbit_training(
-    model,
-    use_gradient_checkpointing=False,  # Colab GPU: True
+    model, use_gradient_checkpointing=CHECKPOINTING
 )
 # Every linear layer of the decoder, as in the QLoRA chapter, plus the
 # output layer: the tiny base never wrote these words.
@@ -346,9 +347,9 @@ from huggingface_hub import ModelCard
 
 from ftkit.deploy import check_upload_folder, model_card
 
-BASE_MODEL = (
-    None  # a local build; Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
-)
+# the hub id the card names as the base; None here: the base is a local build
+# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
+BASE_MODEL = None
 card = model_card(
     name="tilly-helpdesk",
     base_model=BASE_MODEL,

@@ -1,7 +1,7 @@
 """Model states per device under DDP, ZeRO-1/2/3 and FSDP (ftkit.memory),
 and what ZeRO-3 and FSDP hold for a while on top of them.
 
-Run alone: python snippets/multi-device/index/ex03_sharding.py
+Run alone: python snippets/multi-device/index/ex02_sharding.py
 """
 
 # --8<-- [start:paper]
