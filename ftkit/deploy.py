@@ -16,12 +16,17 @@ module holds the three checks between a GGUF file (``ftkit.export.to_gguf``) and
 - ``modelfile(...)`` and ``render_ollama``: an Ollama Modelfile whose TEMPLATE, written in Go's
   template language, renders a chat exactly as the model's Jinja chat template does, and a
   renderer for the subset of Go templates it uses, so ``check_modelfile`` can compare the two.
+- ``model_card(...)`` and ``check_upload_folder``: a Hub model card written from the run's
+  values, and the folder ``upload_folder`` would push checked for what ``from_pretrained``
+  needs: a text model, a VLM (its processor too) or a peft adapter.
 
 References:
     GGUF: llama.cpp ``gguf-py`` (``gguf/gguf_reader.py``) and its ``docs/gguf.md``.
     Ollama Modelfile and templates: ollama ``docs/modelfile.mdx``, ``docs/template.mdx``, and
         how the server fills a template, ``server/routes.go`` and ``template/template.go``; Go's
         ``text/template`` package documentation (actions, ``range``, ``if``, trim markers).
+    Hub: huggingface_hub's ``ModelCard``/``ModelCardData`` (``repocard.py``,
+        ``repocard_data.py``); peft's ``PeftModel.save_pretrained`` (``peft_model.py``).
     Ollama's REST API (``docs/api.md``): ``POST /api/chat`` streams JSON lines, ``GET
         /api/tags`` lists the models; ``ollama_chat_stream`` speaks it with the standard library.
     llama.cpp: ggml-org/llama.cpp; node-llama-cpp 3.21.1 (``getLlama``, ``LlamaContextSequence
@@ -34,7 +39,9 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -89,9 +96,35 @@ def check_gguf(path) -> dict[str, object]:
     if magic != GGUF_MAGIC:
         raise DeployError(f"{path}: not a GGUF file (starts with {magic!r}, not {GGUF_MAGIC!r})")
     size = path.stat().st_size
+    # a string's length in the file's byte order: gguf's "I", this machine's, or "S", swapped
+    swapped = ">Q" if sys.byteorder == "little" else "<Q"
+    u64 = {"I": struct.Struct("=Q"), "S": struct.Struct(swapped)}
 
     class Reader(gguf.GGUFReader):
-        """gguf's reader, which first checks that each tensor's bytes are in the file."""
+        """gguf's reader, which skips arrays without building them, and first checks that
+        each tensor's bytes are in the file."""
+
+        def _get_field_parts(self, orig_offs, raw_type):
+            # gguf builds an array element by element, two numpy views per string: a 128k-token
+            # vocabulary and its merges took seconds. check_gguf reads scalars only, so an array of
+            # scalars or strings is stepped over and kept as one slice of bytes.
+            if raw_type != gguf.GGUFValueType.ARRAY:
+                return super()._get_field_parts(orig_offs, raw_type)
+            item, count = self._get(orig_offs, np.uint32), self._get(orig_offs + 4, np.uint64)
+            kind = gguf.GGUFValueType(item[0])
+            start = offs = orig_offs + 12
+            if kind == gguf.GGUFValueType.STRING:
+                length = u64[self.byte_order]
+                for _ in range(int(count[0])):
+                    offs += 8 + length.unpack_from(self.data, offs)[0]
+            elif kind in self.gguf_scalar_to_np:
+                offs += int(count[0]) * np.dtype(self.gguf_scalar_to_np[kind]).itemsize
+            else:  # an array of arrays: gguf's own walk
+                return super()._get_field_parts(orig_offs, raw_type)
+            if offs > size:
+                raise ValueError(f"an array of {int(count[0]):,} {kind.name} runs past the end")
+            types = [gguf.GGUFValueType.ARRAY, kind]
+            return offs - orig_offs, [item, count, self.data[start:offs]], [], types
 
         def _build_tensors(self, start_offs, fields):
             for field in fields:  # the tensor infos: name, dims, type, offset
@@ -332,9 +365,22 @@ def ollama_template(tokenizer) -> str:
     return template
 
 
+# Ollama's own context length on a machine with under 24 GiB of GPU
+# memory (its FAQ and context-length docs; server/routes.go at fb30760)
+OLLAMA_NUM_CTX = 4096
+
+
 def modelfile(gguf_name: str, tokenizer, system: str, num_ctx: int) -> str:
     """An Ollama Modelfile for a GGUF file next to it: weights, template,
-    stop, system."""
+    stop, system, and the context length.
+
+    ``num_ctx`` is the number of tokens, prompt and reply together, that
+    Ollama sizes the KV cache for when it loads the model: at most the
+    model's ``max_position_embeddings``, and no more than the chats need
+    (the page's rule: the smaller of that and ``OLLAMA_NUM_CTX``).
+    """
+    if num_ctx < 1:
+        raise DeployError(f"modelfile: num_ctx is {num_ctx}; it counts tokens")
     return (
         f"FROM ./{gguf_name}\n"
         f'TEMPLATE """{ollama_template(tokenizer)}"""\n'
@@ -343,7 +389,7 @@ def modelfile(gguf_name: str, tokenizer, system: str, num_ctx: int) -> str:
         f'PARAMETER stop "{tokenizer.eos_token}"\n'
         "PARAMETER temperature 0\n"  # greedy, as the guide evaluates
         "PARAMETER repeat_penalty 1\n"  # not 1.1: that would bend greedy
-        f"PARAMETER num_ctx {num_ctx}\n"  # the model's context length
+        f"PARAMETER num_ctx {num_ctx}\n"  # the KV cache's length
     )
 
 
@@ -535,8 +581,14 @@ def _condition(arg: str, dot: dict, top: dict) -> bool:
 
 # --------------------------------------------------------------------------- the Hub
 
-# What a folder pushed with upload_folder must hold so that from_pretrained loads it
+# What a folder pushed with upload_folder must hold so that from_pretrained loads it: a model
+# (transformers' save_pretrained and the tokenizer's), or an adapter (peft's save_pretrained)
 UPLOAD_FILES = ("README.md", "config.json", "model.safetensors", "tokenizer.json")
+ADAPTER_FILES = ("README.md", "adapter_config.json", "adapter_model.safetensors")
+# a VLM's processor: processor_config.json (transformers 5 keeps the image processor's settings
+# in it), or the older preprocessor_config.json; AutoProcessor reads either
+PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
+CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")  # or tokenizer_config.json's
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")  # torch.load unpickles
 
 
@@ -551,13 +603,19 @@ def model_card(
     results: dict[str, float],
     limitations: list[str],
     license: str = "mit",
+    baseline: dict[str, float] | None = None,
+    pipeline_tag: str = "text-generation",
+    library_name: str = "transformers",
+    tags: tuple[str, ...] | list[str] = ("qlora", "peft", "gguf", "chatbot"),
 ):
     """A Hugging Face model card for a fine-tuned model, written from the run's own values.
 
     The YAML header (``huggingface_hub.ModelCardData``) carries what the Hub indexes: licence,
-    base model (a Hub id, or None when the base is a local build), library, tags, and the
-    held-out ``results`` as ``model-index`` evaluation results; the body says the same for a
-    reader, with the limitations.
+    base model (a Hub id, or None when the base is a local build), library, pipeline tag (the
+    Hub's widget and task filter: ``"image-text-to-text"`` for a VLM), tags, and the held-out
+    ``results`` as ``model-index`` evaluation results of that task; the body says the same for a
+    reader, with the base model's scores beside them when ``baseline`` gives them, and the
+    limitations. ``library_name="peft"`` for an adapter published alone.
 
     Returns:
         a ``huggingface_hub.ModelCard``; ``card.save(folder / "README.md")`` writes it.
@@ -566,9 +624,14 @@ def model_card(
 
     if not results:
         raise ValueError("model_card: results is empty; a card reports held-out results")
+    if baseline is not None and baseline.keys() != results.keys():
+        raise ValueError(
+            f"model_card: baseline has {sorted(baseline)}, results {sorted(results)}: "
+            "the base model's scores are on the same metrics"
+        )
     evals = [
         EvalResult(
-            task_type="text-generation",
+            task_type=pipeline_tag,
             dataset_type="custom",
             dataset_name=data,
             metric_type=metric,
@@ -581,44 +644,80 @@ def model_card(
         base_model=base_model,
         license=license,
         language="en",
-        library_name="transformers",
-        pipeline_tag="text-generation",
-        tags=["qlora", "peft", "gguf", "chatbot"],
+        library_name=library_name,
+        pipeline_tag=pipeline_tag,
+        tags=list(tags),
         eval_results=evals,
     )
-    knobs = "\n".join(f"| {k} | {v} |" for k, v in hyperparameters.items())
-    scores = "\n".join(f"| {k} | {v:.0%} |" for k, v in results.items())
+
+    def cell(value) -> str:  # a | inside a value would end the table's cell
+        return str(value).replace("|", "\\|")
+
+    knobs = "\n".join(f"| {k} | {cell(v)} |" for k, v in hyperparameters.items())
+    if baseline is None:
+        scores = "| metric | value |\n| --- | --- |\n" + "\n".join(
+            f"| {k} | {v:.0%} |" for k, v in results.items()
+        )
+    else:
+        scores = "| metric | base model | fine-tuned |\n| --- | --- | --- |\n" + "\n".join(
+            f"| {k} | {baseline[k]:.0%} | {v:.0%} |" for k, v in results.items()
+        )
     body = (
         f"# {name}\n\n{base_description}, fine-tuned with {method}.\n\n"
         f"## Data\n\n{data}\n\n"
         f"## Training\n\n| hyperparameter | value |\n| --- | --- |\n{knobs}\n\n"
-        f"## Held-out results\n\n| metric | value |\n| --- | --- |\n{scores}\n\n"
+        f"## Held-out results\n\n{scores}\n\n"
         "## Limitations\n\n" + "\n".join(f"- {item}" for item in limitations) + "\n\n"
         f"## Licence\n\n{license}\n"
     )
     return ModelCard(f"---\n{meta.to_yaml()}\n---\n\n{body}")
 
 
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise DeployError(f"{path}: not a JSON file ({err})") from None
+
+
 def check_upload_folder(folder) -> list[str]:
     """The files ``upload_folder`` would push, checked: the model card and the files
     ``from_pretrained`` needs are there, every weight file is safetensors, none is a pickle.
+
+    What it needs depends on the folder:
+
+    - a model (``save_pretrained`` of a merged model and of its tokenizer or processor):
+      ``config.json``, ``model.safetensors``, ``tokenizer.json`` and a chat template
+      (``chat_template.jinja``, ``chat_template.json`` or ``tokenizer_config.json``'s
+      ``chat_template``); a VLM, whose ``config.json`` has a ``vision_config``, also its
+      processor's settings (``processor_config.json`` or ``preprocessor_config.json``), which
+      ``AutoProcessor.from_pretrained`` reads.
+    - an adapter (peft's ``save_pretrained``; the folder has ``adapter_config.json`` or
+      ``adapter_model.safetensors``): both of them; the base model is loaded from the Hub.
+
+    Either way the card (``README.md``) has a licence and held-out results, and its
+    ``base_model``, when it names one, is a Hub id (``huggingface_hub``'s own check), and for
+    an adapter the base its ``adapter_config.json`` was trained on.
 
     Returns:
         the folder's file names, sorted.
 
     Raises:
-        DeployError: naming the folder and the missing or unsafe file.
+        DeployError: naming the folder and the missing or unsafe file, or the card's field.
     """
     from huggingface_hub import ModelCard
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
     from safetensors import safe_open
 
     folder = Path(folder)
     if not folder.is_dir():
         raise DeployError(f"{folder}: no such folder to upload")
     names = sorted(p.name for p in folder.iterdir() if p.is_file())
-    for required in UPLOAD_FILES:
+    adapter = "adapter_config.json" in names or "adapter_model.safetensors" in names
+    loader = "PeftModel.from_pretrained" if adapter else "from_pretrained"
+    for required in ADAPTER_FILES if adapter else UPLOAD_FILES:
         if required not in names:
-            raise DeployError(f"{folder}: {required} is missing; from_pretrained needs it")
+            raise DeployError(f"{folder}: {required} is missing; {loader} needs it")
     for name in names:
         if name.endswith(PICKLE_SUFFIXES):
             raise DeployError(f"{folder}/{name}: a pickle file (torch.load runs its code)")
@@ -630,7 +729,45 @@ def check_upload_folder(folder) -> list[str]:
                 raise DeployError(
                     f"{folder}/{name}: not a whole safetensors file ({err})"
                 ) from None
+    trained_on = None
+    if adapter:
+        trained_on = _read_json(folder / "adapter_config.json").get("base_model_name_or_path")
+        if not trained_on:
+            raise DeployError(
+                f"{folder}/adapter_config.json: no base_model_name_or_path; "
+                "the adapter does not say which model it goes on"
+            )
+    else:
+        tokenizer_config = folder / "tokenizer_config.json"
+        has_template = any(name in names for name in CHAT_TEMPLATE_FILES) or (
+            tokenizer_config.is_file() and "chat_template" in _read_json(tokenizer_config)
+        )
+        if not has_template:
+            raise DeployError(
+                f"{folder}: no chat template ({', '.join(CHAT_TEMPLATE_FILES)} or "
+                "tokenizer_config.json's chat_template); apply_chat_template needs it"
+            )
+        if "vision_config" in _read_json(folder / "config.json"):
+            if not any(name in names for name in PROCESSOR_FILES):
+                raise DeployError(
+                    f"{folder}: {' or '.join(PROCESSOR_FILES)} is missing; "
+                    "AutoProcessor.from_pretrained needs it for a model whose config.json "
+                    "has a vision_config"
+                )
     card = ModelCard.load(folder / "README.md")
     if not card.data.license or not card.data.eval_results:
         raise DeployError(f"{folder}/README.md: the card's header has no license or results")
+    base = card.data.base_model  # a Hub id, a list of them (a merge of models), or None
+    for one in [base] if isinstance(base, str) else base or []:
+        try:
+            validate_repo_id(one)
+        except HFValidationError:
+            raise DeployError(
+                f"{folder}/README.md: base_model {one!r} is not a Hub id (owner/name)"
+            ) from None
+    if base is not None and trained_on is not None and base != trained_on:
+        raise DeployError(
+            f"{folder}/README.md: base_model {base!r}, but adapter_config.json's "
+            f"base_model_name_or_path is {trained_on!r}"
+        )
     return names

@@ -4,6 +4,7 @@ template renders chats exactly as the Jinja chat template does."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import gguf
 import pytest
@@ -14,8 +15,10 @@ from ftkit.deploy import (
     DeployError,
     check_gguf,
     check_modelfile,
+    check_upload_folder,
     llama_cpp_generate,
     llama_cpp_stream,
+    model_card,
     modelfile,
     ollama_template,
     read_modelfile,
@@ -25,6 +28,7 @@ from ftkit.export import to_gguf
 from ftkit.standins import LLAMA32, standin
 from ftkit.tasks import HELPDESK_SYSTEM, chat_turns, helpdesk_chats
 from ftkit.tiny import tiny_llama
+from ftkit.tiny_vlm import tiny_vlm
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +46,27 @@ def test_check_gguf_reads_a_whole_file(f16, base):
     info = check_gguf(f16)
     assert info["architecture"] == "llama" and info["tensors"] == 21
     assert info["chat_template"] == base[1].chat_template
+
+
+def facts(path) -> dict[str, object]:
+    """check_gguf's facts as gguf's own reader gives them, every array built."""
+    reader = gguf.GGUFReader(path)
+    template = reader.fields["tokenizer.chat_template"].contents()
+    return {
+        "architecture": reader.fields["general.architecture"].contents(),
+        "tensors": len(reader.tensors),
+        "chat_template": template,
+    }
+
+
+def test_check_gguf_steps_over_the_vocabulary_and_finds_a_cut_in_it(f16, tmp_path):
+    # the arrays (tokens, token types, merges) are skipped, not built: same facts as gguf's
+    assert check_gguf(f16) == facts(f16)
+    tokens = gguf.GGUFReader(f16).fields["tokenizer.ggml.tokens"]
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(f16.read_bytes()[: tokens.offset + 1_000])  # inside the vocabulary
+    with pytest.raises(DeployError, match="cut.gguf: a broken or truncated GGUF file"):
+        check_gguf(cut)
 
 
 def test_broken_gguf_files_are_named(f16, tmp_path):
@@ -120,6 +145,7 @@ def test_llama_cpp_reads_the_llama_3_tokenizer_as_transformers(tmp_path):
     pre = reader.fields["tokenizer.ggml.pre"]
     assert bytes(pre.parts[pre.data[0]]).decode() == "llama-bpe"
     assert "rope_freqs.weight" in {t.name for t in reader.tensors}  # Llama 3's long RoPE
+    assert check_gguf(path) == facts(path)  # its 128,256 tokens stepped over, not built
     chat = [{"role": "user", "content": "The late fee is 20 cents a day, 1000 in 2024."}]
     texts = [
         chat[0]["content"] + "  It's   12345678 ok\n\n 1,234.5",
@@ -293,3 +319,142 @@ def test_the_ollama_renderer_prepares_messages_as_the_server_does():
         {"role": "user", "content": "b"},
     ]
     assert render_ollama(template, chat, "modelfile") == "own|system:own;user:a\n\nb;"
+
+
+def test_num_ctx_must_count_tokens(base):
+    with pytest.raises(DeployError, match="modelfile: num_ctx is 0"):
+        modelfile("m.gguf", base[1], system="S", num_ctx=0)
+
+
+# --------------------------------------------------------------------------- the Hub
+
+
+def card(**overrides):
+    """A card as the VLM page writes one (overrides: any model_card argument)."""
+    values = dict(
+        name="tiny-vlm-shapes",
+        base_model=None,
+        base_description="A tiny LLaVA",
+        data="1200 shape questions",
+        method="LoRA on the language model",
+        hyperparameters={"LoRA r": 16, "LoRA on": "q_proj|v_proj"},
+        results={"colour accuracy": 0.98, "shape accuracy": 1.0},
+        baseline={"colour accuracy": 0.0, "shape accuracy": 0.0},
+        limitations=["Sees 32x32 pictures only."],
+        license="apache-2.0",
+        pipeline_tag="image-text-to-text",
+        tags=["llava", "lora"],
+    )
+    return model_card(**{**values, **overrides})
+
+
+@pytest.fixture(scope="module")
+def vlm_folder(tmp_path_factory):
+    """A VLM's model folder as save_pretrained and processor.save_pretrained leave it."""
+    folder = tmp_path_factory.mktemp("upload") / "vlm"
+    shutil.copytree(tiny_vlm(), folder)
+    (folder / "ftkit_manifest.json").unlink()
+    card().save(folder / "README.md")
+    return folder
+
+
+def test_the_vlm_card_round_trips_and_says_what_the_run_did(vlm_folder):
+    from huggingface_hub import ModelCard
+
+    back = ModelCard.load(vlm_folder / "README.md")
+    assert back.data.to_dict() == card().data.to_dict()
+    assert back.data.pipeline_tag == "image-text-to-text"
+    assert back.data.library_name == "transformers" and back.data.license == "apache-2.0"
+    assert back.data.tags == ["llava", "lora"] and back.data.base_model is None
+    results = {r.metric_type: r.metric_value for r in back.data.eval_results}
+    assert results == {"colour accuracy": 0.98, "shape accuracy": 1.0}
+    assert {r.task_type for r in back.data.eval_results} == {"image-text-to-text"}
+    assert "| colour accuracy | 0% | 98% |" in back.text  # base model, then fine-tuned
+    assert "| LoRA on | q_proj\\|v_proj |" in back.text  # a | kept inside its cell
+    with pytest.raises(ValueError, match="baseline has"):
+        card(baseline={"colour accuracy": 0.0})
+
+
+def test_the_chatbot_card_keeps_its_defaults():
+    chatbot = model_card(
+        name="tilly",
+        base_model=None,
+        base_description="A tiny Llama",
+        data="200 chats",
+        method="QLoRA",
+        hyperparameters={"steps": 1},
+        results={"exact match": 0.5},
+        limitations=["One library."],
+    )
+    assert chatbot.data.pipeline_tag == "text-generation"
+    assert chatbot.data.library_name == "transformers" and chatbot.data.license == "mit"
+    assert chatbot.data.tags == ["qlora", "peft", "gguf", "chatbot"]
+    assert "| metric | value |\n| --- | --- |\n| exact match | 50% |" in chatbot.text
+
+
+def test_a_vlm_folder_needs_its_processor_and_chat_template(vlm_folder, tmp_path):
+    names = check_upload_folder(vlm_folder)
+    assert {"processor_config.json", "chat_template.jinja", "model.safetensors"} <= set(names)
+    slip = tmp_path / "no-processor"
+    shutil.copytree(vlm_folder, slip, ignore=shutil.ignore_patterns("processor_config.json"))
+    with pytest.raises(
+        DeployError,
+        match="no-processor: processor_config.json or preprocessor_config.json is missing; "
+        "AutoProcessor.from_pretrained needs it",
+    ):
+        check_upload_folder(slip)
+    (slip / "preprocessor_config.json").write_text("{}")  # the older name does
+    check_upload_folder(slip)
+    (slip / "chat_template.jinja").unlink()
+    with pytest.raises(DeployError, match="no-processor: no chat template"):
+        check_upload_folder(slip)
+    # a text model's folder needs no processor
+    text = tmp_path / "text"
+    shutil.copytree(tiny_llama(pretrain_steps=100), text)
+    card(pipeline_tag="text-generation").save(text / "README.md")
+    assert "processor_config.json" not in check_upload_folder(text)
+    (text / "model.safetensors").rename(text / "pytorch_model.bin")
+    with pytest.raises(DeployError, match="model.safetensors is missing; from_pretrained"):
+        check_upload_folder(text)
+
+
+def test_an_adapter_folder_is_checked_as_peft_loads_it(tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForImageTextToText
+
+    source = tiny_vlm()
+    model = AutoModelForImageTextToText.from_pretrained(source)
+    config = LoraConfig(r=4, target_modules=["q_proj", "v_proj"])
+    folder = tmp_path / "adapter"
+    get_peft_model(model, config).save_pretrained(folder)
+    # peft's own README: a template with no licence, no results, the base as a local path
+    with pytest.raises(DeployError, match="README.md: the card's header has no license"):
+        check_upload_folder(folder)
+    card(library_name="peft").save(folder / "README.md")
+    assert check_upload_folder(folder) == [
+        "README.md",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+    ]
+    card(base_model="someone/other-model").save(folder / "README.md")
+    with pytest.raises(
+        DeployError,
+        match="base_model 'someone/other-model', but adapter_config.json's "
+        "base_model_name_or_path is '.*tiny-vlm-",
+    ):
+        check_upload_folder(folder)
+    card(base_model=source).save(folder / "README.md")  # the local path peft recorded
+    with pytest.raises(DeployError, match="README.md: base_model '.*' is not a Hub id"):
+        check_upload_folder(folder)
+    card(library_name="peft").save(folder / "README.md")
+    (folder / "adapter_config.json").unlink()
+    with pytest.raises(
+        DeployError, match="adapter: adapter_config.json is missing; PeftModel.from_pretrained"
+    ):
+        check_upload_folder(folder)
+    (folder / "adapter_config.json").write_text('{"r": 4}')
+    with pytest.raises(DeployError, match="adapter_config.json: no base_model_name_or_path"):
+        check_upload_folder(folder)
+    (folder / "adapter_model.safetensors").rename(folder / "adapter_model.bin")
+    with pytest.raises(DeployError, match="adapter_model.safetensors is missing"):
+        check_upload_folder(folder)

@@ -297,14 +297,16 @@ except DeployError as err:
 # --8<-- [end:truncated]
 
 # --8<-- [start:modelfile]
-from ftkit.deploy import modelfile
+from ftkit.deploy import OLLAMA_NUM_CTX, modelfile
 from ftkit.tasks import HELPDESK_SYSTEM
 
 text = modelfile(
     files["Q8_0"].name,
     tokenizer,
     system=HELPDESK_SYSTEM,
-    num_ctx=merged.config.max_position_embeddings,
+    # the KV cache Ollama allocates: the model's positions (256 here,
+    # 131,072 for Llama 3.2), at most Ollama's own default of 4,096
+    num_ctx=min(merged.config.max_position_embeddings, OLLAMA_NUM_CTX),
 )
 (work / "Modelfile").write_text(text)
 print(text)
@@ -343,13 +345,14 @@ print(*sorted(p.name for p in APP.iterdir()), sep="\n")
 # --8<-- [end:app]
 
 # --8<-- [start:card]
+from pathlib import Path
+
 from huggingface_hub import ModelCard
 
 from ftkit.deploy import check_upload_folder, model_card
 
-# the hub id the card names as the base; None here: the base is a local build
-# Colab GPU: "meta-llama/Llama-3.2-1B-Instruct"
-BASE_MODEL = None
+# the card names the base by its hub id; a local build has none
+BASE_MODEL = None if Path(MODEL_ID).is_dir() else MODEL_ID
 card = model_card(
     name="tilly-helpdesk",
     base_model=BASE_MODEL,

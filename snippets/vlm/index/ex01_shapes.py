@@ -114,7 +114,8 @@ from ftkit.vlm import answer_images
 
 
 def accuracy(model, rows):
-    """Exact-match accuracy of greedy replies, per question type."""
+    """Exact-match accuracy of greedy replies, per question type (a share
+    from 0 to 1), and the replies."""
     replies = answer_images(model, processor, rows)
     right = {}
     for reply, row in zip(replies, rows, strict=True):
@@ -122,13 +123,16 @@ def accuracy(model, rows):
             reply == row["messages"][-1]["content"][0]["text"]
         )
     return {
-        task: f"{sum(hits) / len(hits):.0%}"
-        for task, hits in sorted(right.items())
+        task: sum(hits) / len(hits) for task, hits in sorted(right.items())
     }, replies
 
 
+def percent(scores):
+    return {task: f"{share:.0%}" for task, share in scores.items()}
+
+
 before, replies = accuracy(model, test)
-print("before:", before)
+print("before:", percent(before))
 print("replies:", replies[:3])
 # --8<-- [end:before]
 
@@ -200,7 +204,7 @@ tuned = finetune(modules_to_save=["multi_modal_projector"])
 
 # --8<-- [start:after]
 after, replies = accuracy(tuned, test)
-print("after: ", after)
+print("after: ", percent(after))
 for row, reply in list(zip(test, replies, strict=True))[:4]:
     question = row["messages"][0]["content"][1]["text"]
     print(f"  {question:26} -> {reply}")
@@ -255,18 +259,104 @@ print(
 # --8<-- [start:fix]
 tuned = finetune(modules_to_save=["multi_modal_projector", "lm_head"])
 after, replies = accuracy(tuned, test)
-print("after: ", after)
+print("after: ", percent(after))
 print(
     "p(reply token):",
     [(token, round(p, 2)) for token, p in reply_probabilities(tuned, red)],
 )
 # --8<-- [end:fix]
 
-# --8<-- [start:publish]
+# --8<-- [start:card]
+from pathlib import Path
+
+from peft.tuners.lora import LoraLayer
+
+from ftkit.deploy import model_card
+
+# the cards name the base by its hub id; a local build has none
+BASE_MODEL = None if Path(MODEL_ID).is_dir() else MODEL_ID
+lora = tuned.peft_config["default"]  # the run's own LoRA settings
+wrapped = [n for n, m in tuned.named_modules() if isinstance(m, LoraLayer)]
+projections = sorted({name.split(".")[-1] for name in wrapped})
+run = dict(  # what both cards say, from the run
+    base_model=BASE_MODEL,
+    base_description=(
+        f"A {model.num_parameters():,}-parameter LLaVA-style VLM "
+        "built by ftkit.tiny_vlm"
+    ),
+    data=(
+        f"{len(train)} colour and shape questions on generated 32x32 "
+        "pictures, by ftkit.shapes.shapes_task"
+    ),
+    method=(
+        "LoRA on the language model, "
+        f"with {' and '.join(lora.modules_to_save)} trained in full"
+    ),
+    hyperparameters={
+        "LoRA r": lora.r,
+        "LoRA alpha": lora.lora_alpha,
+        "LoRA on": f"{len(wrapped)} layers: {', '.join(projections)}",
+        "trained in full": ", ".join(lora.modules_to_save),
+        "steps": STEPS,
+        "batch": BATCH,
+        "learning rate": LEARNING_RATE,
+    },
+    results={f"{task} accuracy": v for task, v in after.items()},
+    baseline={f"{task} accuracy": v for task, v in before.items()},
+    limitations=[
+        "Sees 32x32 pictures of one shape in one colour, nothing else.",
+        "Answers the two questions it was trained on, in one word.",
+        f"Tested on {len(test)} pictures from the same generator.",
+    ],
+    license="apache-2.0",
+    pipeline_tag="image-text-to-text",
+    tags=["llava", "lora", "vision-language"],
+)
+card = model_card(name="tiny-vlm-shapes", **run)
+for line in card.text.splitlines():  # the card's two tables
+    if line.startswith("| ") and not line.startswith("| ---"):
+        print(line)
+# --8<-- [end:card]
+
+# --8<-- [start:adapter]
 import tempfile
 from pathlib import Path
 
+from peft import PeftModel
+
+from ftkit.deploy import check_upload_folder
+
+adapter_dir = Path(tempfile.mkdtemp()) / "tiny-vlm-shapes-lora"
+# before merging: the adapter's config and weights, and a README of
+# peft's own, which the card replaces
+tuned.save_pretrained(adapter_dir)
+adapter_card = model_card(
+    name="tiny-vlm-shapes-lora", library_name="peft", **run
+)
+adapter_card.save(adapter_dir / "README.md")
+print("files to upload:", ", ".join(check_upload_folder(adapter_dir)))
+size = (adapter_dir / "adapter_model.safetensors").stat().st_size
+print(f"adapter_model.safetensors: {size:,} bytes")
+
+# what a user does: load the base model, then the adapter on it
+loaded = PeftModel.from_pretrained(
+    AutoModelForImageTextToText.from_pretrained(MODEL_ID), adapter_dir
+).to(DEVICE)
+tuned.eval()
+batch = {k: v.to(DEVICE) for k, v in collator(test[:8]).items()}
+with torch.no_grad():
+    gap = (loaded(**batch).logits - tuned(**batch).logits).abs().max()
+print(
+    "adapter on a fresh base, max logit difference < 1e-5:", gap.item() < 1e-5
+)
+# --8<-- [end:adapter]
+
+# --8<-- [start:publish]
+import shutil
+
 from huggingface_hub import ModelCard
+
+from ftkit.deploy import DeployError
 
 out = Path(tempfile.mkdtemp()) / "tiny-vlm-shapes"
 # LoRA folded into the weights: a plain LLaVA again
@@ -274,26 +364,27 @@ merged = tuned.merge_and_unload()
 merged.save_pretrained(out)  # safetensors
 # the image processor, tokenizer and chat template
 processor.save_pretrained(out)
-card = ModelCard(f"""---
-license: apache-2.0
-library_name: transformers
-pipeline_tag: image-text-to-text
-tags: [llava, lora, vision-language, study-guide]
----
-# tiny-vlm-shapes
-
-A tiny LLaVA-style VLM fine-tuned with LoRA (r=16, language model), with the
-projector and the output layer trained in full, to name the colour and the
-shape in a 32x32 picture.
-
-Held-out accuracy (120 pictures): before {before}, after {after}.
-For teaching only: trained on synthetic pictures, it knows nothing else.
-""")
 card.save(out / "README.md")
-print(sorted(p.name for p in out.iterdir()))
+back = ModelCard.load(out / "README.md")  # parse the YAML header back
+print("header round-trip:", back.data.to_dict() == card.data.to_dict())
+print(
+    f"pipeline_tag: {back.data.pipeline_tag} | license: {back.data.license}"
+    f" | results: {len(back.data.eval_results)}"
+)
+print("files to upload:", ", ".join(check_upload_folder(out)))
+size = (out / "model.safetensors").stat().st_size
+print(f"model.safetensors: {size:,} bytes")
+
+# a common slip: the model saved, the processor forgotten
+slip = out.with_name("no-processor")
+shutil.copytree(out, slip, ignore=shutil.ignore_patterns("processor_*"))
+try:
+    check_upload_folder(slip)
+except DeployError as err:
+    print(str(err).replace(str(slip), "<folder>"))
 
 reloaded = AutoModelForImageTextToText.from_pretrained(out)
-print("reloaded:", accuracy(reloaded, test)[0])
+print("reloaded:", percent(accuracy(reloaded, test)[0]))
 # --8<-- [end:publish]
 
 # --8<-- [start:llamafactory]
