@@ -33,6 +33,8 @@ in ftkit: ``cache``, ``chat``, ``train`` and the algorithms; then the data (``va
 - ``ftkit.deploy``: GGUF checks, the llama.cpp runner, Ollama Modelfiles and their template,
   the chat app's backends, the model card and the upload folder check.
 - ``ftkit.quiz``: the chapters' quizzes, read, checked and graded.
+- ``ftkit.nav``: the guide's parts, read from the site's nav, and what each builds on (one rule
+  for the home page's roadmap and the navigator).
 - ``ftkit.guide``: the syllabus navigator (``python -m ftkit.guide``), a LangGraph graph with
   progress saved per student in SQLite.
 

@@ -11,8 +11,8 @@ that asks the chapter's questions (``ftkit.quiz``, the same file the site render
 on the score, back to the chapter to review it or on to the next one. A ``plan`` node turns the
 student's intent into a path: the intent's target chapters and everything they need, in nav
 order. A chapter needs the page before it in its part; the first page of a part needs the
-parts ``extra.roadmap_requires`` names, or else the part before it (the rule of the home page's
-roadmap, ``tools/roadmap.py``). The intents are the seed syllabus's (deploy fast, optimise
+parts ``extra.roadmap_requires`` names, or else the part before it (``ftkit.nav``: the same rule
+draws the home page's roadmap). The intents are the seed syllabus's (deploy fast, optimise
 latency, cheap training), plus ``everything``.
 
 A quiz node pauses the graph with ``interrupt`` until answers come (typed, piped on stdin, or
@@ -51,6 +51,7 @@ from typing import TypedDict
 
 import yaml
 
+from ftkit.nav import NavError, part_requires, parts
 from ftkit.quiz import (
     LETTERS,
     Question,
@@ -139,19 +140,6 @@ class Syllabus:
         return path
 
 
-def _nav_pages(value) -> list[tuple[str | None, str]]:
-    """(title or None, page) of every page under a nav entry, in order."""
-    if isinstance(value, str):
-        return [(None, value)]
-    if isinstance(value, dict):
-        ((title, inner),) = value.items()
-        pages = _nav_pages(inner)
-        if isinstance(inner, str):
-            return [(title, inner)]
-        return pages
-    return [p for item in value or [] for p in _nav_pages(item)]
-
-
 def load_syllabus(site: Path | str, quizzes: bool = True) -> Syllabus:
     """Read the chapters, prerequisites and (unless ``quizzes`` is false) the quizzes of the site
     whose config is ``site``.
@@ -168,43 +156,28 @@ def load_syllabus(site: Path | str, quizzes: bool = True) -> Syllabus:
     if not isinstance(config, dict) or not isinstance(config.get("nav"), list):
         raise GuideError(f"{site}: no 'nav' list")
     docs = site.parent / config.get("docs_dir", "docs")
-    chapters, titles, parts, requires = [], {}, {}, {}
-    part_starts: dict[str, list[str]] = {}  # first page of a part -> its pages
-    for entry in config["nav"]:
-        if not isinstance(entry, dict):
-            continue
-        ((part_title, value),) = entry.items()
-        pages = [(t, p) for t, p in _nav_pages(value) if "/" in p]  # in a folder: a chapter
-        if not pages:  # Home, How this guide works: about the guide, not part of it
-            continue
-        part_starts[pages[0][1]] = [p for _t, p in pages]
-        for title, page in pages:
+    found = parts(config["nav"])
+    try:
+        before = part_requires(found, (config.get("extra") or {}).get("roadmap_requires"))
+    except NavError as error:
+        raise GuideError(f"{site}: {error}") from None
+    chapters, titles, part_of, requires = [], {}, {}, {}
+    for part in found:
+        for title, page in part.pages:
             chapters.append(page)
-            titles[page] = title or part_title
-            parts[page] = part_title
-    extra = (config.get("extra") or {}).get("roadmap_requires") or {}
-    for key, before in extra.items():
-        for name in [key, *(before or [])]:
-            if name not in part_starts:
-                raise GuideError(
-                    f"{site}: extra.roadmap_requires, entry {key!r}: {name!r} names no part of "
-                    f"the nav (a part starts at one of: {', '.join(part_starts)})"
-                )
-    starts = list(part_starts)
-    for i, start in enumerate(starts):
-        before = extra.get(start, [starts[i - 1]] if i else [])
-        pages = part_starts[start]
-        requires[start] = tuple(before)
-        for prev, page in zip(pages, pages[1:], strict=False):
+            titles[page] = title or part.title
+            part_of[page] = part.title
+        requires[part.first] = tuple(before[part.first])
+        for (_t, prev), (_t2, page) in zip(part.pages, part.pages[1:], strict=False):
             requires[page] = (prev,)
     # A chapter without its quiz file yet still has a place in the syllabus; a path through it
     # is refused (path_for), and the guard tests name the file to write.
-    found = {
+    quizzes_found = {
         p: load_quiz(_rel(quiz_path(docs / p)))
         for p in chapters
         if quizzes and quiz_path(docs / p).is_file()
     }
-    return Syllabus(site, tuple(chapters), titles, parts, requires, found)
+    return Syllabus(site, tuple(chapters), titles, part_of, requires, quizzes_found)
 
 
 def _rel(path: Path) -> Path:

@@ -25,9 +25,9 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
+from ftkit.nav import parts
 from tools.chapters import chapters, colab_url, notebook_path, site_path
 from tools.pages import ROOT, page_name, site_config
-from tools.roadmap import nav_parts
 
 # One process builds the site and drives the browser for every test here (tests/conftest.py).
 pytestmark = pytest.mark.browser
@@ -202,8 +202,8 @@ def test_build_is_strict_and_complete(site):
     # The roadmap is drawn from the nav: every part of the guide is a box on the home page
     home = (site / "index.html").read_text(encoding="utf-8")
     roadmap = home[home.index('<pre class="mermaid">') : home.index("</pre>")]
-    for title, _first in nav_parts(site_config()["nav"]):
-        assert f'["{title}"]' in roadmap, title
+    for part in parts(site_config()["nav"]):
+        assert f'["{part.title}"]' in roadmap, part.title
     # Search results show math as text, not TeX (tools/mkdocs_hooks.py: on_post_build)
     index = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
     raw = [d["location"] for d in index["docs"] if re.search(r"\\[(\[]", d["title"] + d["text"])]
