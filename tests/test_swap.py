@@ -75,9 +75,27 @@ def test_a_knob_line_becomes_the_stand_in_of_its_colab_value():
 def test_training_is_cut_to_two_steps_of_two_rows_and_nothing_else():
     code = (
         "STEPS = 100\nLOGGING_STEPS = 20\nBATCH = 16\nEVAL_BATCH_SIZE = 64\n"
-        "c = Config(max_steps=400, steps=3, eval_steps=25, batch=8)"
+        "c = Config(max_steps=400, steps=3, eval_steps=25, batch=8)\n"
+        "N_NEW = 1200  # Colab GPU: 10000\nN_GPUS = 8  # try 16\nN_PARAMS = 13e9"
     )
     assert shorten(code) == (
         "STEPS = 2\nLOGGING_STEPS = 2\nBATCH = 2\nEVAL_BATCH_SIZE = 2\n"
-        "c = Config(max_steps=2, steps=3, eval_steps=1, batch=8)"
+        "c = Config(max_steps=2, steps=3, eval_steps=1, batch=8)\n"
+        "N_NEW = 16  # Colab GPU: 10000\nN_GPUS = 8  # try 16\nN_PARAMS = 13e9"
     )
+
+
+def test_a_hub_id_inside_a_colab_expression_becomes_its_stand_in():
+    code = (
+        '# Colab GPU: sentiment_classifier("google-bert/bert-base-uncased")\n'
+        "TEACHER_ID = sentiment_classifier()\n"
+        'T5_ID = tiny_t5()  # Colab GPU: "google/flan-t5-base"\n'
+        'OTHER_ID = load()  # Colab GPU: load("org/model", note="é")\n'
+    )
+    swapped, kept, changed = swap_code(code)
+    assert changed
+    assert swapped.split("\n")[2:4] == [
+        "TEACHER_ID = sentiment_classifier(standin('google-bert/bert-base-uncased'))",
+        "T5_ID = standin('google/flan-t5-base')",
+    ]
+    assert [(k.name, k.reason) for k in kept] == [("OTHER_ID", "no stand-in for org/model yet")]

@@ -2,16 +2,18 @@
 
 The guide promises that moving to a real model means editing the knob lines and nothing else.
 This checks it without a hub or a GPU: every knob line whose Colab value is a hub id with a
-stand-in (``ftkit.standins``: a tiny model with that model's tokenizer and chat format) is
-rewritten to load the stand-in, exactly as a reader would edit it, and the page's blocks run top
-to bottom. Outputs are not compared (a random model prints other numbers); a block that raises
-fails, naming its page and line. Knobs that are not swapped are listed with the reason, and a
+stand-in (``ftkit.standins``: a tiny model with that model's tokenizer and chat format), or an
+expression of one (``sentiment_classifier("google-bert/bert-base-uncased")``), is rewritten to
+load the stand-in, exactly as a reader would edit it, and the page's blocks run top to bottom.
+Outputs are not compared (a random model prints other numbers); a block that raises fails,
+naming its page and line. Knobs that are not swapped are listed with the reason, and a
 page with nothing to swap is not run again.
 
 The swap checks that the code runs, not what it learns, so it also shortens training: every
 top-level ``...STEPS = n`` and ``...BATCH... = n`` constant and every ``max_steps=n`` becomes 2,
-and ``logging_steps`` and ``eval_steps`` 1 (``SHORTEN``). A 128,256-token vocabulary makes
-each step of the stand-in about as costly as a hundred of the tiny model's.
+``logging_steps`` and ``eval_steps`` 1, and a top-level count knob ``N_... = n  # Colab GPU:``
+(the questions a teacher answers, the held-out rows) 16 (``SHORTEN``). A 128,256-token
+vocabulary makes each step of the stand-in about as costly as a hundred of the tiny model's.
 
     python -m tools.swap                      # every chapter
     python -m tools.swap docs/peft/lora.md    # one page
@@ -50,9 +52,51 @@ HUB_ID_RE = re.compile(r"""^\s*(["'])(?P<id>[\w.-]+/[\w.-]+)\1""")
 
 
 def _hub_id(colab: str) -> str | None:
-    """The hub id a Colab value starts with, when it starts with a quoted ``org/name``."""
+    """The hub id a Colab value starts with, when it starts with a quoted ``org/name``, or else
+    the first quoted ``org/name`` inside a Colab value that is an expression, such as
+    ``sentiment_classifier("google-bert/bert-base-uncased")``."""
     m = HUB_ID_RE.match(colab)
-    return m["id"] if m else None
+    if m:
+        return m["id"]
+    ids = [node.value for node in _quoted_ids(colab)]
+    return ids[0] if ids else None
+
+
+def _quoted_ids(colab: str) -> list[ast.Constant]:
+    """The string constants of a Colab value that parses as an expression and that look like
+    hub ids (none when it does not parse)."""
+    try:
+        tree = ast.parse(colab.strip(), mode="eval")
+    except SyntaxError:
+        return []
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and HUB_ID_RE.match(repr(node.value))
+    ]
+
+
+def _swapped_value(colab: str) -> str | None:
+    """What a reader writes for a knob with this Colab value, each hub id that has a stand-in
+    loaded from its stand-in: ``standin(id)`` for a value that starts with a quoted id (the rest
+    may be advice, "or your own model"); the expression with ``standin(id)`` in place of the id
+    for one that only contains it; ``None`` when no id with a stand-in is in it."""
+    from ftkit.standins import HUB_IDS
+
+    hub = HUB_ID_RE.match(colab)
+    if hub:
+        return f"standin({hub['id']!r})" if hub["id"] in HUB_IDS else None
+    text = colab.strip()
+    found = [node for node in _quoted_ids(colab) if node.value in HUB_IDS]
+    if not found:
+        return None
+    raw = text.encode()  # a Colab value is one line; ast's columns count UTF-8 bytes
+    for node in sorted(found, key=lambda node: node.col_offset, reverse=True):
+        call = f"standin({node.value!r})".encode()
+        raw = raw[: node.col_offset] + call + raw[node.end_col_offset :]
+    return raw.decode()
 
 
 def _why_kept(colab: str, hub: str | None) -> str:
@@ -82,6 +126,9 @@ SHORTEN = (
     # and a top-level batch constant to 2 rows: a stand-in with a 152,000-token vocabulary and
     # 729-token pictures holds gigabytes of logits per row
     (re.compile(r"^(?P<name>[A-Z_]*BATCH[A-Z_]*) = \d[\d_]*"), r"\g<name> = 2"),
+    # and a top-level count knob, the rows a page generates or scores (N_NEW = 1200  # Colab
+    # GPU: ...), to 16: each row is a generation over the stand-in's vocabulary, 48 tokens long
+    (re.compile(r"^(?P<name>N_[A-Z_]+) = \d[\d_]*(?=\s+# Colab GPU:)"), r"\g<name> = 16"),
     (re.compile(r"\bmax_steps=\d[\d_]*"), "max_steps=2"),
     (re.compile(r"\b(?P<name>logging_steps|eval_steps)=\d[\d_]*"), r"\g<name>=1"),
 )
@@ -90,17 +137,15 @@ SHORTEN = (
 def swap_code(code: str) -> tuple[str, list[Kept], bool]:
     """``code`` with every knob that has a stand-in set to it; the knobs kept as they are; and
     whether any knob was swapped."""
-    from ftkit.standins import HUB_IDS
-
     lines = code.split("\n")
     kept, swapped = [], False
     for i, knob in knob_lines(code).items():
-        hub = _hub_id(knob.colab)
-        if hub in HUB_IDS:
-            lines[i] = f"{knob.name} = standin({hub!r})"
+        value = _swapped_value(knob.colab)
+        if value is not None:
+            lines[i] = f"{knob.name} = {value}"
             swapped = True
         else:
-            kept.append(Kept(knob.name, knob.colab, _why_kept(knob.colab, hub)))
+            kept.append(Kept(knob.name, knob.colab, _why_kept(knob.colab, _hub_id(knob.colab))))
     return ("\n".join([IMPORT, *lines]) if swapped else code), kept, swapped
 
 

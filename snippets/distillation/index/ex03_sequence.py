@@ -18,9 +18,10 @@ from ftkit.evaluate import reasoning_scores
 TEACHER_ID = reasoning_teacher()
 tokenizer = AutoTokenizer.from_pretrained(TEACHER_ID)
 teacher = AutoModelForCausalLM.from_pretrained(TEACHER_ID)
-# questions the teacher answers
+# questions the teacher answers, and held-out questions
 N_NEW = 1200  # Colab GPU: 10000
-gold, new, test = reasoning_split(n_new=N_NEW, n_test=300)
+N_TEST = 300  # Colab GPU: 1000
+gold, new, test = reasoning_split(n_new=N_NEW, n_test=N_TEST)
 print(
     f"{len(gold)} gold rows (the teacher's), {len(new)} new questions, "
     f"{len(test)} held out"
@@ -68,6 +69,7 @@ print("student, before training:", reasoning_scores(cut, tokenizer, test))
 
 # --8<-- [start:students]
 import torch
+from trl.chat_template_utils import get_training_chat_template
 
 from ftkit.chat import chat_batch
 from ftkit.train import train_steps
@@ -75,6 +77,13 @@ from ftkit.train import train_steps
 STEPS = 100  # Colab GPU: 1-2 epochs of the teacher's replies
 BATCH = 32  # Colab GPU: 16
 LEARNING_RATE = 3e-3  # Colab GPU: 2e-5
+
+# chat_batch needs a template that renders each reply whole (R1's drops
+# the reasoning from replies): TRL's training version of a template it
+# knows, or None when it needs none (the tiny teacher's)
+training_template = get_training_chat_template(tokenizer)
+if training_template is not None:
+    tokenizer.chat_template = training_template
 
 
 def fine_tune(rows):
@@ -105,9 +114,10 @@ runs = {  # name: model; every student takes STEPS steps of BATCH rows
     "student on gold replies": fine_tune(new),
     # the same questions with the teacher's replies, wrong ones included
     "student on teacher replies": fine_tune(distilled),
-    # the teacher's replies that the verifier kept
-    "student on checked replies": fine_tune(checked),
 }
+if checked:  # a verifier may keep none (a teacher cut off mid-thought)
+    # the teacher's replies that the verifier kept
+    runs["student on checked replies"] = fine_tune(checked)
 print(f"{'':27} held-out scores")
 for name, model in runs.items():
     print(f"{name:27} {reasoning_scores(model, tokenizer, test)}")
