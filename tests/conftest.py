@@ -93,6 +93,12 @@ def pytest_addoption(parser):
         action="store_true",
         help="run every chapter with its knobs set to stand-ins (tests/test_swap.py)",
     )
+    parser.addoption(
+        "--frameworks",
+        action="store_true",
+        help="run the blocks marked <!-- framework: ... -->, in the frameworks' own "
+        "environments (make test-frameworks)",
+    )
 
 
 def _rank(item) -> int:

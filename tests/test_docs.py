@@ -11,7 +11,9 @@ it may depend on). All the blocks of a page run in one test process (an xdist gr
 A block fails with its page, line and traceback when it raises, when its printed output breaks
 the numerical contract with the output shown under it (``tools/outputs.py``: text and integers
 exact, decimals within their tolerance), or when it runs past ``BLOCK_TIMEOUT_S``. Blocks marked
-``<!-- gpu-only: ... -->`` are skipped, with their reason, unless CUDA is available.
+``<!-- gpu-only: ... -->`` are skipped, with their reason, unless CUDA is available; blocks
+marked ``<!-- framework: ... -->`` are skipped, with theirs, unless pytest runs with
+``--frameworks`` (``make test-frameworks``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pytest
 from tools.outputs import mismatches
 from tools.pages import (
     BLOCK_TIMEOUT_S,
+    FRAMEWORKS,
     Block,
     BlockError,
     PageError,
@@ -116,12 +119,22 @@ def _split_from(block: Block, above: list[Block], session) -> str | None:
     return None
 
 
+def _skipped(block: Block, config) -> str | None:
+    """Why this session does not run ``block``, if it does not."""
+    if block.gpu_only and not _cuda():
+        return f"{block.where}: GPU only: {block.gpu_only}"
+    if block.framework and not config.getoption("--frameworks"):
+        return f"{block.where}: {FRAMEWORKS[block.framework].skip}: make test-frameworks"
+    return None
+
+
 @pytest.mark.parametrize("block", CASES)
 def test_block(block, tmp_path_factory, request):
     if isinstance(block, PageError):
         pytest.fail(str(block), pytrace=False)
-    if block.gpu_only and not _cuda():
-        pytest.skip(f"{block.where}: GPU only: {block.gpu_only}")
+    skipped = _skipped(block, request.config)
+    if skipped:
+        pytest.skip(skipped)
     state = _STATE.get(block.page)
     if state is None:
         folder = tmp_path_factory.mktemp(block.page.replace("/", "_").removesuffix(".md"))
@@ -135,7 +148,7 @@ def test_block(block, tmp_path_factory, request):
         if b.page == block.page
         and b.line < block.line
         and b.line not in state.done
-        and not (b.gpu_only and not _cuda())
+        and not _skipped(b, request.config)
     ]
     split = _split_from(block, above, request.session)
     if split:

@@ -5,6 +5,9 @@
   ``<!-- not-run: reason -->`` / ``<!-- gpu-only: reason -->`` marker with a reason, or is an
   exercise's blank followed by its solution, which runs and shows its output
   (``tools/exercises.py``); a tolerance marker sits above a shown output and gives a value;
+  a ``<!-- framework: NAME -->`` block names a framework of ``tools.pages.FRAMEWORKS`` and is a
+  plain python/bash fence (bash, when the framework has an environment of its own, which a make
+  target builds); a ``<!-- file: NAME -->`` block is a backtick fence the tests write to NAME;
 - every file in snippets/ is included by some page, and every include resolves;
 - every snippet file runs on its own, ``python FILE``, as its docstring promises. A snippet file
   is its sections and nothing else (a docstring, comments), and one page, the page its folder
@@ -28,6 +31,9 @@ from tools.exercises import exercise_problems
 from tools.outputs import mismatches
 from tools.pages import (
     EXERCISE,
+    FILE,
+    FRAMEWORK,
+    FRAMEWORKS,
     INCLUDE_RE,
     MARKER_RE,
     ROOT,
@@ -76,15 +82,29 @@ def fence_problems(expanded: Expanded) -> list[str]:
         if kind == EXERCISE:
             continue  # the reader's blank; exercise_problems checks its solution follows
         if fence.marker and kind != SOLUTION:  # a solution is checked as any runnable block
+            found_before = len(problems)
             if not fence.marker.reason:
                 problems.append(f"{fence.where}: the {fence.marker.kind} marker gives no reason")
-            elif fence.marker.kind == "gpu-only" and not (
+            elif fence.marker.kind in ("gpu-only", FRAMEWORK) and not (
                 fence.fence.startswith("`") and fence.info in RUNNABLE
             ):
                 problems.append(
-                    f"{fence.where}: a gpu-only block must be a plain python/bash fence"
+                    f"{fence.where}: a {fence.marker.kind} block must be a plain python/bash fence"
                 )
-            continue
+            elif (
+                kind == FRAMEWORK
+                and FRAMEWORKS[fence.marker.reason].venv
+                and fence.info not in ("bash", "sh")
+            ):
+                problems.append(
+                    f"{fence.where}: a block of {fence.marker.reason}'s own environment runs in "
+                    "a shell there: make it a bash fence"
+                )
+            elif kind == FILE and not fence.fence.startswith("`"):
+                problems.append(f"{fence.where}: a file block must be a backtick fence")
+            # a framework block runs: unless it is wrong already, the checks below are its too
+            if kind != FRAMEWORK or len(problems) > found_before:
+                continue
         if fence.is_expected_output or lang in DIAGRAMS:
             continue
         if fence.fence.startswith("~"):
@@ -433,3 +453,32 @@ def test_ftkit_imports_go_one_way():
 def test_the_import_check_finds_a_cycle():
     assert import_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
     assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_every_framework_environment_has_its_make_target():
+    """A framework with an environment of its own (``tools.pages.FRAMEWORKS``) is built by
+    ``make setup-frameworks`` from its pinned requirements, which ``make test-frameworks``
+    needs; a framework name with no such target would fail there, after ``make test`` passed."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    setup = re.search(r"^setup-frameworks:(.*)$", makefile, re.M)
+    problems = []
+    for name, framework in FRAMEWORKS.items():
+        if framework.venv is None:
+            continue
+        stamp = f"{framework.venv}/.installed"
+        if not re.search(
+            rf"^{re.escape(stamp)}:.*{re.escape(framework.requirements)}", makefile, re.M
+        ):
+            problems.append(
+                f"{name}: no Makefile rule builds {stamp} from {framework.requirements}"
+            )
+        if not setup or stamp not in setup[1]:
+            problems.append(f"{name}: make setup-frameworks does not build {stamp}")
+        if not (ROOT / framework.requirements).is_file():
+            problems.append(f"{name}: {framework.requirements} is missing")
+        if not framework.pip:
+            problems.append(f"{name}: no pip line for a reader's own environment")
+    test = re.search(r"^test-frameworks:.*\n((?:\t.*\n)+)", makefile, re.M)
+    if not test or "--frameworks" not in test[1]:
+        problems.append("make test-frameworks does not run pytest with --frameworks")
+    assert not problems, "\n".join(problems)

@@ -23,7 +23,7 @@ import pytest
 import tools.chapters
 from tools.chapters import chapters, notebook_path
 from tools.install_cell import pins
-from tools.notebooks import build_expanded, check, knob_lines
+from tools.notebooks import build_expanded, check, code_source, knob_lines
 from tools.outputs import mismatches, normalise_output
 from tools.pages import (
     BLOCK_TIMEOUT_S,
@@ -88,11 +88,14 @@ def test_code_cells_are_the_blocks_the_doc_tests_run(page):
     assert len(code) == len(blocks) + 1  # the install cell comes first
     for cell, block in zip(code[1:], blocks, strict=True):
         expected = block.code.rstrip("\n")
-        if block.lang != "python":
-            expected = f"%%bash\n{expected}"
-        assert _source(cell) == expected, block.where
+        if block.file:
+            assert _source(cell) == f"%%writefile {block.file}\n{expected}", block.where
+        elif block.lang != "python":
+            assert _source(cell) == f"%%bash\n{expected}", block.where
+        assert _source(cell) == code_source(block), block.where
         tags = cell["metadata"].get("tags", [])
         assert ("gpu-only" in tags) == bool(block.gpu_only), block.where
+        assert (block.framework in tags) == bool(block.framework), block.where
         if block.expected_output is None:
             assert cell["outputs"] == [], block.where
         else:
@@ -205,6 +208,28 @@ def test_prose_is_plain_notebook_markdown():
     everything = "".join(c["source"] for c in _synthetic()["cells"])
     assert "<!--" not in everything  # markers are notes now, not comments
     assert "*[LoRA]:" not in everything  # the site's glossary tooltips stay on the site
+
+
+def test_file_and_framework_blocks_become_cells_a_notebook_can_run():
+    page = (
+        "# T\n\n<!-- file: run.yaml -->\n\n```yaml\nsteps: 4\n```\n\n"
+        "<!-- framework: llamafactory -->\n\n```bash\nllamafactory-cli train run.yaml\n```\n\n"
+        "<!-- framework: trl -->\n\n```bash\ntrl sft --config t.yaml\n```\n"
+    )
+    nb = _synthetic(page)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    install, file, framework, trl = code
+    assert file["source"] == "%%writefile run.yaml\nsteps: 4" and file["metadata"] == {}
+    assert framework["metadata"] == {"tags": ["llamafactory"]}
+    assert trl["metadata"] == {"tags": ["trl"]}
+    notes = "".join(c["source"] for c in nb["cells"] if c["cell_type"] == "markdown")
+    # where it runs, and how to give it its own environment in a notebook
+    assert "venv-llamafactory/bin/pip install llamafactory==0.9.5" in notes
+    assert "export PATH=$PWD/venv-llamafactory/bin:$PATH" in notes
+    assert "**Frameworks with environments of their own.**" in nb["cells"][0]["source"]
+    # trl sft runs in the guide's environment: the install cell brings TRL
+    assert '"trl==' in install["source"]
+    assert "llamafactory" not in install["source"]
 
 
 def test_code_inside_an_admonition_is_refused_not_dropped():

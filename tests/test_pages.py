@@ -219,3 +219,78 @@ def test_math_reads_as_text_where_mathjax_does_not_run():
         "The scaling α / r, as h = W_0 x shows"
     )
     assert plain_math("no math: a\\n b") == "no math: a\\n b"
+
+
+# A page with the framework showdown's markers: a file the blocks read, a run in a framework's
+# own environment, and a block of the guide's environment that reads the runs.
+FRAMEWORK_PAGE = (
+    "# T\n\n<!-- file: run.yaml -->\n\n```yaml\nsteps: 4\n```\n\n"
+    "<!-- framework: llamafactory -->\n\n```bash\nllamafactory-cli train run.yaml\n```\n\n"
+    "<!-- framework: all -->\n\n```python\nprint('scores')\n```\n"
+)
+
+
+def test_file_and_framework_markers_make_blocks():
+    expanded = page(FRAMEWORK_PAGE)
+    assert fence_problems(expanded) == []
+    blocks = extract_blocks(expanded)
+    assert [(b.line, b.lang, b.file, b.framework) for b in blocks] == [
+        (5, "yaml", "run.yaml", None),
+        (11, "bash", None, "llamafactory"),
+        (17, "python", None, "all"),
+    ]
+
+
+def test_an_unknown_framework_or_a_file_path_is_a_page_error():
+    with pytest.raises(PageError, match="docs/demo.md:1: unknown framework 'unsloth'"):
+        extract_blocks(page("<!-- framework: unsloth -->\n```bash\necho\n```\n"))
+    with pytest.raises(PageError, match="docs/demo.md:1: a file block's name is a file name"):
+        extract_blocks(page("<!-- file: ../up.yaml -->\n```yaml\na: 1\n```\n"))
+
+
+def test_a_framework_block_is_a_plain_fence_and_a_shell_in_its_own_environment():
+    problems = fence_problems(
+        page(
+            "<!-- framework: trl -->\n```yaml\na: 1\n```\n\n"
+            "<!-- framework: axolotl -->\n```python\nimport axolotl\n```\n"
+        )
+    )
+    assert problems == [
+        "docs/demo.md:2: a framework block must be a plain python/bash fence",
+        "docs/demo.md:7: a block of axolotl's own environment runs in a shell there: make it "
+        "a bash fence",
+    ]
+
+
+def test_framework_and_file_markers_render_for_the_reader():
+    out = render_markers(FRAMEWORK_PAGE, "a/b.md")
+    assert '```yaml title="run.yaml"' in out and "<!-- file" not in out
+    assert '!!! info "Runs in LLaMA-Factory\'s own environment"' in out
+    assert "`make setup-frameworks`" in out and "`make test-frameworks`" in out
+    assert '!!! info "Reads the framework runs"' in out
+
+
+def test_a_file_block_is_written_and_a_framework_shell_runs_in_its_environment(
+    tmp_path, monkeypatch
+):
+    import tools.pages
+
+    venv = tmp_path / "venv-demo"
+    (venv / "bin").mkdir(parents=True)
+    tool = venv / "bin" / "demo-cli"
+    tool.write_text('#!/bin/sh\necho demo-cli read "$(cat "$1")"\n')
+    tool.chmod(0o755)
+    demo = tools.pages.Framework("Demo", "why", "runs in Demo's own environment", str(venv))
+    monkeypatch.setitem(tools.pages.FRAMEWORKS, "demo", demo)
+    work = tmp_path / "work"
+    work.mkdir()
+    run = PageRun(work)
+    assert run.run(Block("p.md", 3, "yaml", "steps: 4\n", None, None, file="run.yaml")) == ""
+    assert (work / "run.yaml").read_text() == "steps: 4\n"
+    code = 'demo-cli run.yaml\necho "$VIRTUAL_ENV"\n'
+    printed = run.run(Block("p.md", 9, "bash", code, None, None, framework="demo"))
+    assert printed == f"demo-cli read steps: 4\n{venv}\n"
+    missing = tools.pages.Framework("Gone", "why", "skip", str(tmp_path / "nowhere"))
+    monkeypatch.setitem(tools.pages.FRAMEWORKS, "gone", missing)
+    with pytest.raises(BlockError, match=r"docs/p.md:4: .*missing: make setup-frameworks"):
+        run.run(Block("p.md", 4, "bash", "true\n", None, None, framework="gone"))

@@ -33,6 +33,9 @@ UNSLOTH_OWNS = {
 }
 # Libraries that transformers imports only when a class of theirs is used: the name shows the need.
 LAZY_LIBRARIES = {"BitsAndBytesConfig": "bitsandbytes"}
+# Command lines a chapter's bash cells run in the guide's own environment, by the distribution
+# that installs them (``trl sft`` in the framework showdown).
+COMMANDS = {"trl": "trl"}
 
 
 @functools.cache
@@ -95,7 +98,17 @@ def imported_modules(codes: list[str]) -> set[str]:
     return {name.split(".")[0] for name in seen}
 
 
-def install_packages(codes: list[str]) -> tuple[list[str], list[str]]:
+def _commands(shell: list[str]) -> set[str]:
+    """The distributions of the ``COMMANDS`` that bash code runs (a word at a command's start,
+    or after ``/usr/bin/time``'s options)."""
+    return {
+        dist
+        for command, dist in COMMANDS.items()
+        if any(re.search(rf"(?m)(^|\s){re.escape(command)} ", code) for code in shell)
+    }
+
+
+def install_packages(codes: list[str], shell: list[str] = ()) -> tuple[list[str], list[str]]:
     """(pip requirements, the ones Unsloth replaces) for a chapter's code.
 
     The requirements are ftkit from the repository, then ftkit's own dependencies and the
@@ -103,10 +116,12 @@ def install_packages(codes: list[str]) -> tuple[list[str], list[str]]:
     requirements.txt's versions; accelerate too, which transformers' Trainer and TRL need.
     ``COLAB_KEEPS`` are left to Colab. For a chapter that imports Unsloth, the libraries Unsloth
     installs at its own versions come second, apart, to install only where Unsloth is not.
+    ``shell`` is the code of the chapter's bash cells that run in the guide's environment: the
+    command lines they run (``COMMANDS``) are installed too.
     """
     modules = imported_modules(codes)
     by_module = _packages_distributions()
-    dists = set(_ftkit_dependencies()) | {"accelerate"}
+    dists = set(_ftkit_dependencies()) | {"accelerate"} | _commands(list(shell))
     for module in modules:
         dists |= {_normal(d) for d in by_module.get(module, [])}
     dists |= {dist for name, dist in LAZY_LIBRARIES.items() if any(name in c for c in codes)}
@@ -117,8 +132,8 @@ def install_packages(codes: list[str]) -> tuple[list[str], list[str]]:
     return packages, [f"{d}=={pins()[d]}" for d in sorted(owned)]
 
 
-def install_cell(codes: list[str]) -> str:
-    packages, unsloth_replaces = install_packages(codes)
+def install_cell(codes: list[str], shell: list[str] = ()) -> str:
+    packages, unsloth_replaces = install_packages(codes, shell)
     lines = [
         "# Installs ftkit from the guide's repository and the library versions the guide",
         "# is tested with. Colab's torch and pillow stay.",
@@ -161,8 +176,23 @@ def pip_command() -> str:
 
     wanted: set[str] = set()
     for page in chapters():
-        codes = [b.code for b in runnable_blocks(page) if b.lang == "python"]
-        packages, unsloth_replaces = install_packages(codes)
+        blocks = runnable_blocks(page)
+        codes = [b.code for b in blocks if b.lang == "python"]
+        packages, unsloth_replaces = install_packages(codes, guide_shell(blocks))
         wanted |= set(packages[1:]) | set(unsloth_replaces)
     ftkit = f'"ftkit @ git+{site_urls()[0]}.git"'
     return " \\\n    ".join(["pip install -U", ftkit, *sorted(wanted)])
+
+
+def guide_shell(blocks) -> list[str]:
+    """The code of the bash blocks that run in the guide's own environment (not in a
+    framework's own: ``tools.pages.FRAMEWORKS``)."""
+    from tools.pages import FRAMEWORKS
+
+    return [
+        b.code
+        for b in blocks
+        if b.lang in ("bash", "sh")
+        and not b.file
+        and not (b.framework and FRAMEWORKS[b.framework].venv)
+    ]

@@ -42,6 +42,10 @@ from tools.charts import ChartError, render_charts  # noqa: E402
 from tools.exercises import ExerciseError, wrap_solutions  # noqa: E402
 from tools.outputs import Tolerance, ToleranceError, tolerance_note  # noqa: E402
 from tools.pages import (  # noqa: E402
+    FENCE_RE,
+    FILE,
+    FRAMEWORK,
+    FRAMEWORKS,
     GPU_ONLY,
     MARKER_RE,
     NOT_RUN,
@@ -78,10 +82,18 @@ _TITLES = {
 
 
 def render_markers(markdown: str, page: str) -> str:
-    """Replace each ``<!-- gpu-only: ... -->`` / ``<!-- not-run: ... -->`` by an admonition, and
-    each ``<!-- tolerance: ... -->`` by the note on how far the output's numbers vary."""
+    """Replace each ``<!-- gpu-only: ... -->`` / ``<!-- not-run: ... -->`` /
+    ``<!-- framework: ... -->`` by an admonition, each ``<!-- file: NAME -->`` by NAME as the
+    title of the fence under it, and each ``<!-- tolerance: ... -->`` by the note on how far the
+    output's numbers vary."""
     out = []
+    title = None  # a file marker's name, waiting for its fence
     for line in markdown.split("\n"):
+        fence = FENCE_RE.match(line)
+        if title and fence:
+            out.append(f'{line} title="{title}"')  # pymdownx.highlight's code block title
+            title = None
+            continue
         tolerance = TOLERANCE_RE.match(line)
         if tolerance:
             indent = line[: len(line) - len(line.lstrip())]
@@ -95,10 +107,17 @@ def render_markers(markdown: str, page: str) -> str:
         if not m:
             out.append(line)
             continue
-        kind, title, tail = _TITLES[m["kind"]]
         indent = m["indent"]
-        body = f"{as_sentence(m['reason'])} {tail}".strip()
-        out += ["", f'{indent}!!! {kind} "{title}"', f"{indent}    {body}", ""]
+        if m["kind"] == FILE:
+            title = m["reason"].strip()
+            continue
+        if m["kind"] == FRAMEWORK:
+            framework = FRAMEWORKS[m["reason"].strip()]
+            kind, heading, body = "info", framework.title, framework.why
+        else:
+            kind, heading, tail = _TITLES[m["kind"]]
+            body = f"{as_sentence(m['reason'])} {tail}".strip()
+        out += ["", f'{indent}!!! {kind} "{heading}"', f"{indent}    {body}", ""]
     return "\n".join(out)
 
 

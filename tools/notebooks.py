@@ -15,6 +15,10 @@ tests run, and the output under it is the output they check. The page becomes:
 - each block the tests run as a code cell (bash through ``%%bash``), with the page's expected
   output as the cell's output and its tolerance note after it; a GPU-only block keeps its note
   and a ``gpu-only`` tag; a not-run block stays in the markdown with its reason;
+- a file block (``<!-- file: NAME -->``) as a ``%%writefile NAME`` cell, which saves it where
+  the cells below read it; a framework block (``<!-- framework: NAME -->``) as a code cell with
+  the framework's name as a tag and a note above it: where it runs, and for a framework with an
+  environment of its own, how to install that environment and run the cell there;
 - an exercise's blank stays in the markdown, with a note to fill it in a new cell, and its
   solution is a cell of its own under a "Solution" line, tagged ``solution`` and folded in
   Jupyter (``jupyter.source_hidden``, ``outputs_hidden``: nbformat's own metadata; Colab shows
@@ -38,12 +42,13 @@ from pathlib import Path
 
 import tools.chapters
 from tools.chapters import chapters, notebook_name, notebook_path, page_url
-from tools.install_cell import install_cell
+from tools.install_cell import guide_shell, install_cell
 from tools.notebook_markdown import flatten_containers, indent_of, markdown_cell_text
 from tools.outputs import tolerance_note
 from tools.pages import (
     EXERCISE,
     EXPECTED_OUTPUT_RE,
+    FRAMEWORKS,
     GPU_ONLY,
     NOT_RUN,
     TOLERANCE_RE,
@@ -166,6 +171,21 @@ def _intro(page: str, title: str, cells: list[dict]) -> str:
             "machines without CUDA.",
             "",
         ]
+    own = [  # the frameworks whose cells run in an environment of their own
+        FRAMEWORKS[name].pip
+        for name in FRAMEWORKS
+        if FRAMEWORKS[name].venv and any(name in c["metadata"].get("tags", []) for c in cells)
+    ]
+    if own:
+        text += [
+            "**Frameworks with environments of their own.** The cells tagged with a "
+            "framework's name call its command line, which pins other versions of "
+            "transformers, peft and TRL than the first cell installs: install "
+            f"{' and '.join(f'`{p}`' for p in own)} each in a virtual environment of its own "
+            "first, and run those cells there (the note above each says how). The files they "
+            "read and write stay in the notebook's folder, so the other cells see them.",
+            "",
+        ]
     return "\n".join(text).strip("\n")
 
 
@@ -222,8 +242,11 @@ def _new_cell(kind: str, source: str, metadata: dict | None = None) -> dict:
     return cell
 
 
-def _code_source(block: Block) -> str:
+def code_source(block: Block) -> str:
+    """A block's code cell: a file block written by ``%%writefile``, bash by ``%%bash``."""
     code = block.code.rstrip("\n")
+    if block.file:
+        return f"%%writefile {block.file}\n{code}"
     return f"%%bash\n{code}" if block.lang in ("bash", "sh") else code
 
 
@@ -232,6 +255,20 @@ def _note(kind: str, reason: str) -> list[str]:
     if kind == GPU_ONLY:
         return [f"> **GPU only.** {reason} Run this cell on a GPU runtime.", ""]
     return [f"> **Not run by the tests.** {reason}", ""]
+
+
+def _framework_note(name: str) -> list[str]:
+    """The note above a framework cell: where it runs, and how to run it in a notebook."""
+    framework = FRAMEWORKS[name]
+    note = f"> **{framework.title}.** {framework.why}"
+    if framework.venv:
+        env = f"{framework.venv.lstrip('.')}"
+        note += (
+            f" In a notebook: `python3 -m venv {env} && {env}/bin/pip install {framework.pip}`"
+            f" once, then put `export PATH=$PWD/{env}/bin:$PATH` as the first line of this "
+            "cell, under `%%bash`."
+        )
+    return [note, ""]
 
 
 def build(page: Path) -> dict:
@@ -252,7 +289,7 @@ def build_expanded(expanded: Expanded) -> dict:
     blocks = {b.line: b for b in extract_blocks(expanded)}
     body = _Cells(name, flat, blocks).read(fences)
     codes = [b.code for b in blocks.values() if b.lang == "python"]
-    body = [_new_cell("code", install_cell(codes)), *body]
+    body = [_new_cell("code", install_cell(codes, guide_shell(list(blocks.values())))), *body]
     cells = [_new_cell("markdown", _intro(name, flat[0][2:].strip(), body)), *body]
     for index, cell in enumerate(cells):
         cell["id"] = f"cell-{index:03d}"
@@ -303,11 +340,14 @@ class _Cells:
             if block.gpu_only:
                 self.prose += _note(GPU_ONLY, block.gpu_only)
                 metadata = {"tags": [GPU_ONLY]}
+            if block.framework:
+                self.prose += _framework_note(block.framework)
+                metadata = {"tags": [block.framework]}
             if block.solution:
                 self.prose += ["", SOLUTION_NOTE]
                 metadata = {"tags": [SOLUTION_TAG], "jupyter": dict(FOLDED)}
             self._flush()
-            self.cells.append(_new_cell("code", _code_source(block), metadata=metadata))
+            self.cells.append(_new_cell("code", code_source(block), metadata=metadata))
             self.used.add(block.line)
             self.last = block
         elif fence.info.split()[:1] == ["mermaid"]:

@@ -26,6 +26,14 @@ Markers are HTML comments on the line above a fence; the site hook renders them 
   a TODO to fill in; not run. ``<!-- solution -->``: the block is the solution of the exercise
   above it, run and checked like any block; the site folds it and its output under
   "Solution" (``tools/exercises.py``).
+- ``<!-- framework: NAME -->``: the block belongs to a training framework's run (``FRAMEWORKS``):
+  the doc tests run it only with ``--frameworks`` (``make test-frameworks``) and skip it,
+  saying so, without. A framework with an environment of its own (LLaMA-Factory, Axolotl: their
+  pins clash with the guide's) runs its bash blocks there, with the environment's ``bin/`` first
+  on the PATH; ``all`` marks a block of the guide's own environment that reads those runs.
+- ``<!-- file: NAME -->``: the block is a file the blocks below read (a config, a script): the
+  doc tests write its text to NAME in the page's working folder, as a reader saves it; the site
+  shows NAME as the block's title and the notebook makes it a ``%%writefile NAME`` cell.
 """
 
 from __future__ import annotations
@@ -63,7 +71,9 @@ CONFIG = ROOT / "mkdocs.yml"
 
 RUNNABLE = ("python", "bash", "sh")  # the fence languages pytest-codeblocks executes
 GPU_ONLY, NOT_RUN = "gpu-only", "not-run"
+FRAMEWORK, FILE = "framework", "file"  # their "reason" is a name: FRAMEWORKS' key, a file name
 EXERCISE, SOLUTION = "exercise", "solution"  # markers with no reason (tools/exercises.py)
+FILE_NAME_RE = re.compile(r"^[\w.-]+$")  # a file block's name: a file in the working folder
 # Per block of a page (and cell of a notebook), the issues' budget. `make test --page-times`
 # lists the blocks over it; it is measured, not asserted, because one process of `make test`
 # shares the machine with another (and with the browser), and a loaded machine is not a slow
@@ -72,7 +82,7 @@ EXERCISE, SOLUTION = "exercise", "solution"  # markers with no reason (tools/exe
 BLOCK_BUDGET_S = 120
 BLOCK_TIMEOUT_S = 600
 MARKER_RE = re.compile(
-    r"^(?P<indent>\s*)<!--\s*(?P<kind>gpu-only|not-run)\s*:(?P<reason>.*?)-->\s*$"
+    r"^(?P<indent>\s*)<!--\s*(?P<kind>gpu-only|not-run|framework|file)\s*:(?P<reason>.*?)-->\s*$"
 )
 EXERCISE_MARKER_RE = re.compile(r"^(?P<indent>\s*)<!--\s*(?P<kind>exercise|solution)\s*-->\s*$")
 EXPECTED_OUTPUT_RE = re.compile(r"^\s*<!--[-\s]*pytest-codeblocks:expected-output[-\w]*-->\s*$")
@@ -88,12 +98,69 @@ class PageError(Exception):
 
 
 @dataclass(frozen=True)
+class Framework:
+    """A training framework whose blocks run only with ``--frameworks`` (make test-frameworks).
+
+    Its runs take minutes, and some frameworks pin older transformers, peft and TRL than the
+    guide: those get a virtual environment of their own, built by ``make setup-frameworks``
+    from ``requirements``, so that the guide's own stack stays as it is.
+    """
+
+    title: str  # the admonition's title on the site and the notebook's note
+    why: str  # the admonition's text: where the block runs and why not in make test
+    skip: str  # the doc tests' skip reason without --frameworks (": make test-frameworks" added)
+    venv: str | None = None  # its own environment, relative to the repository; None: the guide's
+    requirements: str | None = None  # the pinned file that environment is built from
+    pip: str | None = None  # what a reader installs in an environment of their own
+
+
+FRAMEWORKS = {
+    "trl": Framework(
+        "A TRL run",
+        "TRL is part of the guide's own environment. Its runs take minutes on a CPU, so the doc "
+        "tests run them with the other frameworks' runs, under `make test-frameworks`.",
+        "a framework run (TRL's, in the guide's own environment)",
+    ),
+    "llamafactory": Framework(
+        "Runs in LLaMA-Factory's own environment",
+        "LLaMA-Factory 0.9.5 caps transformers, peft, TRL and datasets below the guide's "
+        "versions, so it has a virtual environment of its own, `.venv-llamafactory`, built by "
+        "`make setup-frameworks` from `frameworks/llamafactory/requirements.txt` (in an "
+        "environment of your own: `pip install llamafactory==0.9.5`). The doc tests run this "
+        "block there, under `make test-frameworks`.",
+        "runs in LLaMA-Factory's own environment",
+        venv=".venv-llamafactory",
+        requirements="frameworks/llamafactory/requirements.txt",
+        pip="llamafactory==0.9.5",
+    ),
+    "axolotl": Framework(
+        "Runs in Axolotl's own environment",
+        "Axolotl 0.19.0 pins exact versions of transformers, peft, TRL and datasets other than "
+        "the guide's, so it has a virtual environment of its own, `.venv-axolotl`, built by "
+        "`make setup-frameworks` from `frameworks/axolotl/requirements.txt` (in an environment "
+        "of your own: `pip install axolotl==0.19.0`, on Python 3.11; 0.20 and later need "
+        "3.12). The doc tests run this block there, under `make test-frameworks`.",
+        "runs in Axolotl's own environment",
+        venv=".venv-axolotl",
+        requirements="frameworks/axolotl/requirements.txt",
+        pip="axolotl==0.19.0",
+    ),
+    "all": Framework(
+        "Reads the framework runs",
+        "It reads what the framework runs above wrote, in the guide's own environment; the doc "
+        "tests run it with them, under `make test-frameworks`.",
+        "reads the framework runs",
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Marker:
     """A ``<!-- kind: reason -->`` (or ``<!-- exercise -->``, ``<!-- solution -->``) comment
     above a fence."""
 
-    kind: str  # GPU_ONLY, NOT_RUN, EXERCISE or SOLUTION
-    reason: str  # "" for EXERCISE and SOLUTION
+    kind: str  # GPU_ONLY, NOT_RUN, FRAMEWORK, FILE, EXERCISE or SOLUTION
+    reason: str  # "" for EXERCISE and SOLUTION; the name for FRAMEWORK and FILE
     line: int  # page line of the comment
 
 
@@ -143,12 +210,14 @@ class Block:
 
     page: str
     line: int
-    lang: str  # "python", "bash" or "sh"
+    lang: str  # "python", "bash" or "sh"; a file block's fence language ("yaml", "json")
     code: str
     expected_output: Output | None
     gpu_only: str | None  # the reason, when the block needs CUDA
     snippet_file: str | None = None  # it is only sections of this file (runs in its namespace)
     solution: bool = False  # an exercise's solution (``<!-- solution -->``)
+    framework: str | None = None  # a key of FRAMEWORKS: run only with --frameworks
+    file: str | None = None  # a file block: written to this name in the working folder
 
     @property
     def where(self) -> str:
@@ -323,20 +392,51 @@ def _output(fence: Fence) -> Output:
     return Output(fence.code, fence.line, tolerance, line)
 
 
+def _check_name(fence: Fence) -> None:
+    """A framework marker names a known framework, a file marker a plain file name."""
+    kind = fence.marker.kind if fence.marker else None
+    name = fence.marker.reason if fence.marker else ""
+    if kind == FRAMEWORK and name not in FRAMEWORKS:
+        raise PageError(
+            f"docs/{fence.page}:{fence.marker.line}: unknown framework {name!r}; "
+            f"tools/pages.py FRAMEWORKS has {', '.join(FRAMEWORKS)}"
+        )
+    if kind == FILE and not (FILE_NAME_RE.match(name) and name.strip(".")):
+        raise PageError(
+            f"docs/{fence.page}:{fence.marker.line}: a file block's name is a file name in the "
+            f"working folder (letters, digits, '_', '-', '.'), not {name!r}"
+        )
+
+
 def extract_blocks(expanded: Expanded) -> list[Block]:
-    """The blocks pytest-codeblocks executes in an expanded page, minus not-run ones."""
+    """The blocks pytest-codeblocks executes in an expanded page, minus not-run ones, and the
+    file blocks (``<!-- file: NAME -->``), in page order."""
     from pytest_codeblocks import extract_from_buffer
 
     fences = scan_fences(expanded)
+    for fence in fences:
+        _check_name(fence)
     after = {a.line: b for a, b in zip(fences, fences[1:], strict=False)}
     by_line = {f.line: f for f in fences}
-    blocks = []
+    blocks = [
+        Block(
+            expanded.name,
+            f.line,
+            f.info.split()[0] if f.info else "",
+            f.code,
+            None,
+            None,
+            file=f.marker.reason,
+        )
+        for f in fences
+        if f.marker and f.marker.kind == FILE
+    ]
     for found in extract_from_buffer(io.StringIO("\n".join(expanded.lines) + "\n")):
         if found.syntax not in RUNNABLE:
             continue
         fence = by_line[expanded.origin[found.lineno - 1]]
         kind = fence.marker.kind if fence.marker else None
-        if kind in (NOT_RUN, EXERCISE):  # an exercise's blank is the reader's to fill in
+        if kind in (NOT_RUN, EXERCISE, FILE):  # an exercise's blank is the reader's to fill in
             continue
         output = after.get(fence.line)
         blocks.append(
@@ -349,9 +449,10 @@ def extract_blocks(expanded: Expanded) -> list[Block]:
                 fence.marker.reason if kind == GPU_ONLY else None,
                 fence.snippet_file,
                 solution=kind == SOLUTION,
+                framework=fence.marker.reason if kind == FRAMEWORK else None,
             )
         )
-    return blocks
+    return sorted(blocks, key=lambda block: block.line)
 
 
 def runnable_blocks(page: Path) -> list[Block]:
@@ -406,7 +507,8 @@ class PageRun:
     shown on it) runs and sees everything above it, as a notebook cell does.
 
     Python blocks run in this process, in ``folder``; bash blocks in a shell there, with this
-    Python's ``bin/`` first on the PATH.
+    Python's ``bin/`` first on the PATH, or before it the ``bin/`` of the block's framework's own
+    environment (``FRAMEWORKS``). A file block is written to its name in ``folder``.
     """
 
     def __init__(self, folder: Path):
@@ -416,8 +518,16 @@ class PageRun:
 
     def run(self, block: Block) -> str:
         """Execute ``block``; return what it printed. Its exceptions propagate."""
+        if block.file:
+            (self.folder / block.file).write_text(block.code, encoding="utf-8")
+            return ""
         if block.lang != "python":
             return self._bash(block)
+        if block.framework and FRAMEWORKS[block.framework].venv:
+            raise BlockError(
+                f"{block.where}: a block of {FRAMEWORKS[block.framework].venv} runs in a shell "
+                "there: make it a bash block"
+            )
         namespace = self.namespace
         if block.snippet_file:
             namespace = self.files.setdefault(block.snippet_file, {"__name__": "__main__"})
@@ -443,6 +553,18 @@ class PageRun:
 
     def _bash(self, block: Block) -> str:
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        if block.framework:
+            # one thread per run, as under the doc tests (tests/conftest.py), so that the
+            # refresh tool's runs print what the tests check
+            env.setdefault("OMP_NUM_THREADS", "1")
+        venv = block.framework and FRAMEWORKS[block.framework].venv
+        if venv:  # what `source VENV/bin/activate` sets
+            if not (ROOT / venv / "bin").is_dir():
+                raise BlockError(
+                    f"{block.where}: it runs in {venv}, which is missing: make setup-frameworks"
+                )
+            env["PATH"] = f"{ROOT / venv / 'bin'}:{env['PATH']}"
+            env["VIRTUAL_ENV"] = str(ROOT / venv)
         proc = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", block.code],
             cwd=self.folder,

@@ -162,7 +162,7 @@ def swapped_blocks(page: Path) -> tuple[list[Block], list[Kept], bool]:
     knobs, and whether the page has a knob to swap at all."""
     blocks, kept, any_swapped = [], [], False
     for block in runnable_blocks(page):
-        if block.gpu_only:
+        if block.gpu_only or block.framework:  # needs CUDA, or a framework's own run
             continue
         code, also, swapped = swap_code(block.code)
         any_swapped |= swapped
