@@ -35,19 +35,25 @@ setup-llamacpp: $(LLAMACPP)/node_modules/.installed  ## llama.cpp for the deploy
 # clash with requirements.txt, each in a virtual environment of its own, from a pinned file of
 # every package (python3.11: Axolotl 0.20 and later need 3.12). About 5 and 6 minutes, 2.1 and
 # 4.3 GB, on this project's 2-core machines (2026-12-01). GNU time measures the runs.
+# torch==2.13.0 installs as the CPU build here only because these machines' pip finds a local
+# CPU wheel; elsewhere, install it first from PyTorch's CPU index (see the requirement files).
+PY311_CHECK := command -v python3.11 >/dev/null || \
+	  { echo "setup-frameworks needs python3.11 (the pinned framework environments are built with it)"; exit 1; }
 .venv-llamafactory/.installed: frameworks/llamafactory/requirements.txt frameworks/llamafactory/install.sh
+	@$(PY311_CHECK)
 	rm -rf .venv-llamafactory
 	VENV=.venv-llamafactory bash frameworks/llamafactory/install.sh
 	touch $@
 
 .venv-axolotl/.installed: frameworks/axolotl/requirements.txt
+	@$(PY311_CHECK)
 	rm -rf .venv-axolotl
 	python3.11 -m venv .venv-axolotl
 	.venv-axolotl/bin/pip install --quiet -r frameworks/axolotl/requirements.txt
 	touch $@
 
 setup-frameworks: .venv-llamafactory/.installed .venv-axolotl/.installed  ## LLaMA-Factory's and Axolotl's own environments, and GNU time
-	@command -v /usr/bin/time >/dev/null || \
+	@/usr/bin/time -f %e true >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq time; }
 
 build: setup  ## build the site into site/, failing on any warning

@@ -315,18 +315,23 @@ def reply_loss_rows(tokenizer, rows: list[dict]) -> tuple[list[dict], dict]:
       messages before its last reply, and a completion, that reply; TRL puts the loss on the
       completion of such rows by default (``completion_only_loss``), so no option is needed.
       Earlier replies in a multi-turn row then carry no loss.
+    - A TRL without ``trl.chat_template_utils`` (0.24, the newest that some Unsloth releases
+      allow, has none): it patches no template, so only a template with markers keeps the
+      rows; any other is split as above.
 
     Raises:
         ValueError: a row without ``messages`` ending with an assistant reply, naming the row.
     """
-    from trl.chat_template_utils import get_training_chat_template
+    patchable = bool(GENERATION_RE.search(_template(tokenizer)))
+    if not patchable:
+        try:
+            from trl.chat_template_utils import get_training_chat_template
 
-    try:
-        patchable = GENERATION_RE.search(_template(tokenizer)) or get_training_chat_template(
-            tokenizer
-        )
-    except ValueError:  # "patching is not supported for this template"
-        patchable = False
+            patchable = bool(get_training_chat_template(tokenizer))
+        except ImportError:  # an older TRL, without the module: it patches nothing
+            patchable = False
+        except ValueError:  # "patching is not supported for this template"
+            patchable = False
     for i, row in enumerate(rows):
         messages = row.get("messages") if isinstance(row, dict) else None
         if not messages or messages[-1].get("role") != "assistant":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from transformers import AutoTokenizer
 
-from ftkit.chat import chat_batch, faq, show_loss_tokens
+from ftkit.chat import chat_batch, faq, reply_loss_rows, show_loss_tokens
 from ftkit.tiny import tiny_llama
 
 
@@ -53,3 +55,23 @@ def test_show_loss_tokens_brackets_exactly_the_labelled_tokens(tokenizer):
     learned = "".join(part.split("]")[0] for part in view.split("[")[1:])
     assert learned == faq()[0][1]["content"] + "<|end|>"
     assert view.replace("[", "").replace("]", "") == tokenizer.decode(batch["input_ids"][0])
+
+
+def test_reply_loss_rows_splits_when_trl_has_no_template_patcher(monkeypatch):
+    """A TRL without trl.chat_template_utils (0.24, which some Unsloth releases install) cannot
+    patch a template it would otherwise know: the rows fall back to prompt and completion."""
+    from trl.chat_template_utils import llama3_chat_template
+
+    llama3 = AutoTokenizer.from_pretrained(tiny_llama())
+    llama3.chat_template = llama3_chat_template  # no markers; TRL 1.16 patches it
+    marked = AutoTokenizer.from_pretrained(tiny_llama())  # {% generation %} markers
+    rows = [{"messages": chat} for chat in faq()[:2]]
+    assert reply_loss_rows(llama3, rows) == (rows, {"assistant_only_loss": True})
+
+    monkeypatch.setitem(sys.modules, "trl.chat_template_utils", None)  # import now fails
+    with pytest.raises(ImportError):
+        from trl.chat_template_utils import get_training_chat_template  # noqa: F401
+    split, options = reply_loss_rows(llama3, rows)
+    assert options == {}
+    assert split == [{"prompt": chat[:-1], "completion": chat[-1:]} for chat in faq()[:2]]
+    assert reply_loss_rows(marked, rows) == (rows, {"assistant_only_loss": True})

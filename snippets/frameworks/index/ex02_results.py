@@ -63,7 +63,12 @@ def labelled(ids, labels):
 
 first = next(iter(reference.items()))
 print(f"{'TRL':<14} labels {labelled(*first)!r}")
-prepared = next(p for p in Path("prepared").iterdir() if p.is_dir())
+# one folder per hash of the data settings: after an edit, the newest is the
+# one the last run wrote and trained on
+prepared = max(
+    (p for p in Path("prepared").iterdir() if p.is_dir()),
+    key=lambda p: p.stat().st_mtime,
+)
 for name, folder in [("LLaMA-Factory", "lf-tokens"), ("Axolotl", prepared)]:
     rows = load_from_disk(str(folder))
     rows = rows["train"] if "train" in rows else rows  # a DatasetDict or not
@@ -73,11 +78,14 @@ for name, folder in [("LLaMA-Factory", "lf-tokens"), ("Axolotl", prepared)]:
     extra = {  # tokens with a label that TRL leaves out of the loss
         tokenizer.decode([ids[i]])
         for ids, labels in by_ids.items()
+        if ids in reference  # rows tokenized otherwise: counted above
         for i, y in enumerate(labels)
         if y != -100 and reference[ids][i] == -100
     }
+    mine = by_ids.get(first[0])  # TRL's first row, if tokenized the same
+    shown = "not found" if mine is None else labelled(first[0], mine)
     print(
-        f"{name:<14} labels {labelled(first[0], by_ids[first[0]])!r}\n"
+        f"{name:<14} labels {shown!r}\n"
         f"{'':<14} {len(rows)} rows; token ids as TRL's: {same_ids}, "
         f"labels as TRL's: {same_labels}, labelled beyond TRL's: "
         f"{sorted(extra)}"

@@ -33,7 +33,8 @@ import difflib
 import yaml
 from trl import DatasetMixtureConfig, ModelConfig, ScriptArguments, SFTConfig
 
-# the dataclasses trl sft fills from its config (trl/scripts/sft.py)
+# the dataclasses trl sft fills from its config (trl/scripts/sft.py): the
+# training keys only, not the accelerate launch options a config may hold
 CONFIGS = (ScriptArguments, SFTConfig, ModelConfig, DatasetMixtureConfig)
 KNOWN = {field.name for c in CONFIGS for field in dataclasses.fields(c)}
 
