@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,29 @@ def test_a_failing_bash_block_names_itself(tmp_path):
     with pytest.raises(BlockError, match=r"docs/p.md:3: bash block exited 3") as caught:
         PageRun(tmp_path).run(block)
     assert "out" in str(caught.value) and "err" in str(caught.value)
+
+
+def test_a_hanging_bash_block_is_stopped_with_its_children(tmp_path, monkeypatch):
+    """A timeout stops the block's whole process group (torchrun's workers, say), not bash alone,
+    and the error shows what it printed; a child left holding the pipes would hang the harness."""
+    import tools.pages
+
+    monkeypatch.setattr(tools.pages, "BLOCK_TIMEOUT_S", 2)
+    code = "sleep 60 &\necho child $!\nwait\n"  # bash waits on a child that outlives it
+    block = Block("p.md", 5, "bash", code, None, None)
+    stopped = r"docs/p.md:5: bash block still running after 2 s"
+    with pytest.raises(BlockError, match=stopped) as caught:
+        PageRun(tmp_path).run(block)
+    pid = int(re.search(r"child (\d+)", str(caught.value))[1])  # what it printed is shown
+    assert _state(pid) in (None, "Z")  # the sleep went with bash (gone, or a zombie)
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter (R, S, Z...), or None when there is no such process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
 
 
 def test_a_tolerance_marker_sits_above_a_shown_output_and_gives_a_value():

@@ -44,6 +44,7 @@ import functools
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import warnings
@@ -565,14 +566,32 @@ class PageRun:
                 )
             env["PATH"] = f"{ROOT / venv / 'bin'}:{env['PATH']}"
             env["VIRTUAL_ENV"] = str(ROOT / venv)
-        proc = subprocess.run(
+        # A session of its own: on a timeout the whole group goes (torchrun's workers, a
+        # framework's children), not only bash, so nothing is left holding the pipes (which
+        # would keep communicate() waiting) or the machine, and the error shows what it printed.
+        proc = subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", block.code],
             cwd=self.folder,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
-            timeout=BLOCK_TIMEOUT_S,
+            start_new_session=True,
         )
+        try:
+            stdout, stderr = proc.communicate(timeout=BLOCK_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+            raise BlockError(
+                f"{block.where}: bash block still running after {BLOCK_TIMEOUT_S} s, stopped\n"
+                f"--- stdout\n{stdout}\n--- stderr\n{stderr[-4000:]}"
+            ) from None
+        finally:
+            if proc.poll() is None:  # interrupted (Ctrl-C, pytest-timeout): no orphans
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        proc = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
         if proc.returncode:
             raise BlockError(
                 f"{block.where}: bash block exited {proc.returncode}\n"
