@@ -71,6 +71,7 @@ def cached(name: str, build: Callable[[Path], None]) -> str:
     target = root / name
     if _is_complete(target):  # fast path: no lock needed to read a finished folder
         return str(target)
+    _refuse_inside_a_group(name)
     root.mkdir(parents=True, exist_ok=True)
     with _file_lock(root / f"{target.name}.lock"):
         if _is_complete(target):  # another process finished it while we waited
@@ -85,6 +86,27 @@ def cached(name: str, build: Callable[[Path], None]) -> str:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return str(target)
+
+
+def _refuse_inside_a_group(name: str) -> None:
+    """Raise when this process is a rank of a torch.distributed group of more than one.
+
+    transformers' ``save_pretrained`` writes nothing on a rank other than 0 once a process group
+    is up (``should_save_on_this_rank``), so a build there would leave a folder with a tokenizer
+    and no model, which the manifest would then vouch for.
+    """
+    import sys
+
+    dist = sys.modules.get("torch.distributed")  # imported only if the caller uses it
+    if dist is None or not dist.is_available() or not dist.is_initialized():
+        return
+    if dist.get_world_size() > 1:
+        raise RuntimeError(
+            f"ftkit cache: {name} is not built yet, and this process is rank "
+            f"{dist.get_rank()} of a group of {dist.get_world_size()}, where transformers saves "
+            "only on rank 0; build it before init_process_group (ftkit.multidevice does), or "
+            "once in a single process before launching"
+        )
 
 
 @contextlib.contextmanager

@@ -207,10 +207,10 @@ def main(argv: list[str] | None = None) -> None:
     """One run: join the group, train, report from rank 0, leave."""
     args = parse_args(argv)
     logging.disable_progress_bar()  # one bar per rank would flood stderr
-    rank, world, device = join_group(gpus=not args.cpu)
     model_id = args.model
-    if model_id == "tiny":
-        model_id = tiny_llama(pretrain_steps=100)
+    if model_id == "tiny":  # built (once, under a lock) before the group:
+        model_id = tiny_llama(pretrain_steps=100)  # only rank 0 saves in one
+    rank, world, device = join_group(gpus=not args.cpu)
     tokenizer = AutoTokenizer.from_pretrained(model_id)
     rows, loader = rank_rows(
         tokenizer, args.seq_len, args.batch, rank, world
@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             "allreduce_s": all_reduce_s,
         }
         Path(f"{args.how}_{world}.json").write_text(json.dumps(result))
+    del model, optimizer  # DDP and FSDP hold the group: free them first
     dist.barrier()  # every rank done before the group closes
     dist.destroy_process_group()
 

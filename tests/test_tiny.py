@@ -97,6 +97,20 @@ def test_partial_or_corrupt_cache_is_rebuilt(cache, damage):
     AutoModelForCausalLM.from_pretrained(path)  # loads again
 
 
+def test_a_build_inside_a_process_group_is_refused_but_a_built_model_loads(cache, monkeypatch):
+    """On rank 1 of a torch.distributed group, transformers' save_pretrained writes no weights:
+    a build there would leave a tokenizer and a manifest vouching for it, and no model."""
+    path = tiny_llama()  # built outside any group
+    dist = torch.distributed
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    assert tiny_llama() == path  # a finished folder is read, group or not
+    with pytest.raises(RuntimeError, match=r"rank 1 of a group of 2.*before init_process_group"):
+        tiny_llama(seed=1)
+    assert list(cache.glob("*.lock")) == [cache / f"{Path(path).name}.lock"]  # nothing started
+
+
 def test_concurrent_builds_do_not_corrupt(cache):
     code = "from ftkit.tiny import tiny_llama; print(tiny_llama())"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
