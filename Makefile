@@ -82,7 +82,7 @@ test-swap: setup  ## every chapter again, each knob swapped for a stand-in of it
 test-hosts: setup  ## the doc tests and notebooks under stand-ins for other CPUs, each leg must pass
 	$(PY) -m tools.hosts test
 
-test-frameworks: setup setup-frameworks  ## the framework showdown's runs: TRL, LLaMA-Factory, Axolotl (about 6 minutes)
+test-frameworks: setup setup-frameworks  ## the framework showdown's runs: TRL, LLaMA-Factory, Axolotl (about 4 minutes)
 	$(PY) -m pytest --frameworks --page-times tests/test_docs.py -k "frameworks/index.md"
 
 clean:
