@@ -208,8 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.disable_progress_bar()  # one bar per rank would flood stderr
     model_id = args.model
-    if model_id == "tiny":  # built (once, under a lock) before the group:
-        model_id = tiny_llama(pretrain_steps=100)  # only rank 0 saves in one
+    if model_id == "tiny":  # built before the group: inside one, only
+        model_id = tiny_llama(pretrain_steps=100)  # rank 0 would save it
     rank, world, device = join_group(gpus=not args.cpu)
     tokenizer = AutoTokenizer.from_pretrained(model_id)
     rows, loader = rank_rows(

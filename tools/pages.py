@@ -497,6 +497,12 @@ def warnings_as_in_tests() -> Iterator[None]:
         yield
 
 
+def _kill_group(pid: int) -> None:
+    """SIGKILL every process of the session ``pid`` leads (gone already: nothing to do)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 class PageRun:
     """A page's blocks, run in page order the way the doc tests and the refresh tool run them.
 
@@ -581,7 +587,7 @@ class PageRun:
         try:
             stdout, stderr = proc.communicate(timeout=BLOCK_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc.pid)
             stdout, stderr = proc.communicate()
             raise BlockError(
                 f"{block.where}: bash block still running after {BLOCK_TIMEOUT_S} s, stopped\n"
@@ -589,7 +595,7 @@ class PageRun:
             ) from None
         finally:
             if proc.poll() is None:  # interrupted (Ctrl-C, pytest-timeout): no orphans
-                os.killpg(proc.pid, signal.SIGKILL)
+                _kill_group(proc.pid)
                 proc.wait()
         proc = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
         if proc.returncode:
